@@ -1,0 +1,34 @@
+"""plasticity: a mechanistic simulator of how psychoplastogens rebuild cortical synapses.
+
+>>> import simulator
+>>> result = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=72)
+>>> result.timecourse.head()
+"""
+
+from ._compose import Clamp
+from ._errors import ModelFileError, PlasticityError, RegimenError, SimulationError, UnknownNameError
+from ._io import read_table
+from ._modelfiles import load_library
+from ._plot import style
+from ._regimen import Dose, Regimen, parse_dose
+from ._simulate import Result, simulate, version
+from ._solve import Tolerances
+
+__all__ = [
+    "Clamp",
+    "Dose",
+    "ModelFileError",
+    "PlasticityError",
+    "Regimen",
+    "RegimenError",
+    "Result",
+    "SimulationError",
+    "Tolerances",
+    "UnknownNameError",
+    "load_library",
+    "parse_dose",
+    "read_table",
+    "simulate",
+    "style",
+    "version",
+]

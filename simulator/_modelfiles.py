@@ -1,0 +1,441 @@
+"""Read and check the model files under models/ (pathway, species, genotypes, compounds).
+
+Every problem is a ModelFileError naming the file, the key and what was expected. Numbers are
+converted once, here, to the engine's canonical units (see _units).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pint
+
+from ._errors import ModelFileError, UnknownNameError
+from ._units import parse_unit, to_canonical
+
+ROUTES = ("iv", "ip", "sc", "oral", "intranasal", "icv")
+TARGET_KINDS = ("block", "agonist", "concentration")
+
+
+def models_dir() -> Path:
+    """models/ inside the installed package, or at the repository root for a source checkout."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "models", here.parent / "models"):
+        if (cand / "pathway.toml").is_file():
+            return cand
+    raise FileNotFoundError(f"no models/pathway.toml next to {here} or its parent")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A number with its unit (canonical), plausible range and source."""
+
+    name: str
+    value: float
+    unit: str
+    source: str
+    range: tuple[float, float] | None = None
+    note: str = ""
+
+    @property
+    def assumed(self) -> bool:
+        return self.source.strip().lower().startswith("assumed")
+
+
+def read_param(entry: object, file: str, key: str, *, positive: bool = False) -> Param:
+    """Check one `{ value, unit, source, range? }` table and convert it to canonical units."""
+    if not isinstance(entry, dict):
+        raise ModelFileError(file, key, f"expected a table {{ value = ..., unit = ..., source = ... }}, got {entry!r}")
+    unknown = set(entry) - {"value", "unit", "source", "range", "note", "kind"}
+    if unknown:
+        raise ModelFileError(file, key, f"unexpected field(s) {sorted(unknown)}; allowed: value, unit, source, range, note, kind")
+    for req in ("value", "unit", "source"):
+        if req not in entry:
+            raise ModelFileError(file, key, f"missing '{req}' (every number needs value, unit and source)")
+    value = entry["value"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ModelFileError(file, f"{key}.value", f"expected a finite number, got {value!r}")
+    if not isinstance(entry["source"], str) or not entry["source"].strip():
+        raise ModelFileError(file, f"{key}.source", "expected a non-empty source (paper, year, figure; 'calibrated'; or 'assumed' with a note)")
+    try:
+        parse_unit(str(entry["unit"]))
+        val, unit = to_canonical(float(value), str(entry["unit"]))
+    except (pint.errors.PintError, ValueError, AttributeError, TypeError) as exc:
+        raise ModelFileError(file, f"{key}.unit", f"unknown or unsupported unit {entry['unit']!r} ({exc})") from None
+    rng = None
+    if "range" in entry:
+        r = entry["range"]
+        if not (isinstance(r, list) and len(r) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r)):
+            raise ModelFileError(file, f"{key}.range", f"expected [low, high], got {r!r}")
+        lo, _ = to_canonical(float(r[0]), str(entry["unit"]))
+        hi, _ = to_canonical(float(r[1]), str(entry["unit"]))
+        if lo > hi:
+            raise ModelFileError(file, f"{key}.range", f"low {r[0]} is above high {r[1]}")
+        if not (lo - 1e-12 * abs(lo) <= val <= hi + 1e-12 * abs(hi)):
+            raise ModelFileError(file, f"{key}.value", f"{value} lies outside its range {r}")
+        rng = (lo, hi)
+    is_rate = unit in ("1/h", "h")
+    if (positive or is_rate) and val <= 0:
+        raise ModelFileError(file, f"{key}.value", f"expected a positive {'rate or time' if is_rate else 'number'}, got {value}")
+    if rng is not None and (positive or is_rate) and rng[0] <= 0:
+        raise ModelFileError(file, f"{key}.range", f"expected a positive lower bound, got {entry['range'][0]}")
+    return Param(key.split(".")[-1], val, unit, entry["source"].strip(), rng, str(entry.get("note", "")))
+
+
+def _load_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelFileError(path.name, "(file)", f"malformed TOML: {exc}") from None
+
+
+def _table(data: dict, key: str, file: str, *, required: bool = True) -> dict:
+    val = data.get(key, None)
+    if val is None:
+        if required:
+            raise ModelFileError(file, key, "missing table")
+        return {}
+    if not isinstance(val, dict):
+        raise ModelFileError(file, key, f"expected a table, got {type(val).__name__}")
+    return val
+
+
+def _text(entry: dict, key: str, file: str, where: str, default: str | None = None) -> str:
+    val = entry.get(key, default)
+    if val is None:
+        raise ModelFileError(file, f"{where}.{key}", "missing")
+    if not isinstance(val, (str, int, float)) or isinstance(val, bool):
+        raise ModelFileError(file, f"{where}.{key}", f"expected text, got {val!r}")
+    return str(val)
+
+
+# ------------------------------------------------------------------------------------------ pathway
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: str
+    source_key: str  # the key compounds use for their potency (usually the target's own name)
+    potency_scale: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: str
+    ode: str
+    initial: str
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Expr:
+    name: str
+    expr: str
+    unit: str
+    description: str
+    node: str | None = None  # for readouts: the model node an intervention on this readout acts on
+
+
+@dataclass(frozen=True)
+class Edge:
+    name: str
+    source: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Pathway:
+    file: str
+    name: str
+    targets: dict[str, Target]
+    edges: dict[str, Edge]
+    states: dict[str, StateSpec]
+    assignments: dict[str, Expr]
+    readouts: dict[str, Expr]
+    parameters: dict[str, Param]
+
+
+def _exprs(data: dict, section: str, file: str) -> dict[str, Expr]:
+    out = {}
+    for name, entry in _table(data, section, file).items():
+        where = f"{section}.{name}"
+        if not isinstance(entry, dict):
+            raise ModelFileError(file, where, "expected a table { expr = ..., unit = ..., description = ... }")
+        out[name] = Expr(name, _text(entry, "expr", file, where), _text(entry, "unit", file, where, "1"), _text(entry, "description", file, where, ""), entry.get("node"))
+    return out
+
+
+def load_pathway(path: Path) -> Pathway:
+    file = path.name
+    data = _load_toml(path)
+    model = _table(data, "model", file)
+    targets = {}
+    for name, entry in _table(data, "targets", file).items():
+        where = f"targets.{name}"
+        kind = _text(entry, "kind", file, where)
+        if kind not in TARGET_KINDS:
+            raise ModelFileError(file, f"{where}.kind", f"expected one of {TARGET_KINDS}, got {kind!r}")
+        targets[name] = Target(name, kind, _text(entry, "from", file, where, name), entry.get("potency_scale"), _text(entry, "description", file, where, ""))
+    edges = {
+        name: Edge(name, _text(entry, "from", file, f"edges.{name}"), _text(entry, "description", file, f"edges.{name}", ""))
+        for name, entry in _table(data, "edges", file, required=False).items()
+    }
+    states = {}
+    for name, entry in _table(data, "states", file).items():
+        where = f"states.{name}"
+        if not isinstance(entry, dict):
+            raise ModelFileError(file, where, "expected a table { ode = ..., initial = ..., unit = ... }")
+        states[name] = StateSpec(name, _text(entry, "ode", file, where), _text(entry, "initial", file, where), _text(entry, "unit", file, where, "1"), _text(entry, "description", file, where, ""))
+    params = {name: read_param(entry, file, f"parameters.{name}") for name, entry in _table(data, "parameters", file).items()}
+    for e in edges.values():
+        if e.source not in states:
+            raise UnknownNameError("state", e.source, states, context=f"{file}: edges.{e.name}.from")
+    pw = Pathway(file, _text(model, "name", file, "model"), targets, edges, states, _exprs(data, "assignments", file), _exprs(data, "readouts", file), params)
+    names: dict[str, str] = {}
+    for section, group in (("states", states), ("assignments", pw.assignments), ("parameters", params), ("edges", edges)):
+        for n in group:
+            if n in names:
+                raise ModelFileError(file, f"{section}.{n}", f"duplicate name: already defined in [{names[n]}]")
+            names[n] = section
+    return pw
+
+
+# ------------------------------------------------------------------------------------------ species
+@dataclass(frozen=True)
+class Species:
+    name: str
+    description: str
+    body_weight: Param
+    baseline_spine_density: Param
+    baseline_head_diameter: Param
+    bath: bool = False
+
+
+def load_species(path: Path) -> dict[str, Species]:
+    file = path.name
+    out = {}
+    for name, entry in _load_toml(path).items():
+        w = name
+        out[name] = Species(
+            name,
+            _text(entry, "description", file, w, ""),
+            read_param(entry.get("body_weight"), file, f"{w}.body_weight", positive=True),
+            read_param(entry.get("baseline_spine_density"), file, f"{w}.baseline_spine_density", positive=True),
+            read_param(entry.get("baseline_head_diameter"), file, f"{w}.baseline_head_diameter", positive=True),
+            bool(entry.get("bath", False)),
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Genotype:
+    name: str
+    description: str
+    aliases: tuple[str, ...]
+    multipliers: dict[str, Param]
+
+
+def load_genotypes(path: Path, params: dict[str, Param]) -> dict[str, Genotype]:
+    file = path.name
+    out = {}
+    for name, entry in _load_toml(path).items():
+        mult = {}
+        for p, e in _table(entry, "multipliers", file, required=False).items():
+            if p not in params:
+                raise UnknownNameError("parameter", p, params, context=f"{file}: {name}.multipliers")
+            mult[p] = read_param(e, file, f"{name}.multipliers.{p}")
+        out[name] = Genotype(name, _text(entry, "description", file, name, ""), tuple(a.lower() for a in entry.get("aliases", [])), mult)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ compounds
+@dataclass(frozen=True)
+class CompoundTarget:
+    target: str
+    potency: Param
+    hill: Param
+    efficacy: Param | None
+    hallucinogenic_efficacy: Param | None
+
+
+@dataclass(frozen=True)
+class Metabolite:
+    compound: str
+    fraction: Param
+
+
+@dataclass(frozen=True)
+class SpeciesPK:
+    species: str
+    params: dict[str, Param]
+    routes: dict[str, dict[str, Param]]
+    metabolites: tuple[Metabolite, ...]
+
+    @property
+    def systemic(self) -> bool:
+        return "clearance" in self.params
+
+
+@dataclass(frozen=True)
+class Compound:
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    summary: str
+    mechanism: str
+    molar_mass: Param
+    targets: dict[str, CompoundTarget]
+    pk: dict[str, SpeciesPK]
+    file: str
+
+    def routes(self, species: str) -> list[str]:
+        pk = self.pk.get(species)
+        return sorted(pk.routes) if pk else []
+
+
+_PK_SYSTEMIC = ("clearance", "volume", "fraction_unbound", "brain_partition", "brain_equilibration_halflife")
+_PK_OPTIONAL = ("peripheral_volume", "intercompartmental_clearance")
+_ROUTE_KEYS = {"bioavailability", "absorption_halflife", "distribution_volume", "brain_elimination_halflife"}
+
+
+def load_compound(path: Path, target_keys: set[str], species: set[str]) -> Compound:
+    file = f"compounds/{path.name}"
+    data = _load_toml(path)
+    name = _text(data, "name", file, "(top)").lower()
+    targets = {}
+    for tname, entry in _table(data, "targets", file, required=False).items():
+        w = f"targets.{tname}"
+        if tname not in target_keys:
+            raise UnknownNameError("target", tname, target_keys, context=f"{file}: {w}")
+        eff = read_param(entry["efficacy"], file, f"{w}.efficacy") if "efficacy" in entry else None
+        hal = read_param(entry["hallucinogenic_efficacy"], file, f"{w}.hallucinogenic_efficacy") if "hallucinogenic_efficacy" in entry else None
+        targets[tname] = CompoundTarget(tname, read_param(entry.get("potency"), file, f"{w}.potency", positive=True), read_param(entry.get("hill"), file, f"{w}.hill", positive=True), eff, hal)
+    pk = {}
+    for sp, entry in _table(data, "pk", file, required=False).items():
+        w = f"pk.{sp}"
+        if sp not in species:
+            raise UnknownNameError("species", sp, species, context=f"{file}: {w}")
+        params = {}
+        for key in _PK_SYSTEMIC + _PK_OPTIONAL:
+            if key in entry:
+                params[key] = read_param(entry[key], file, f"{w}.{key}", positive=key != "fraction_unbound")
+        present = [k for k in _PK_SYSTEMIC if k in params]
+        if present and len(present) != len(_PK_SYSTEMIC):
+            missing = sorted(set(_PK_SYSTEMIC) - set(present))
+            raise ModelFileError(file, w, f"systemic PK needs {', '.join(_PK_SYSTEMIC)}; missing {', '.join(missing)}")
+        if ("peripheral_volume" in params) != ("intercompartmental_clearance" in params):
+            raise ModelFileError(file, w, "a peripheral compartment needs both peripheral_volume and intercompartmental_clearance")
+        routes = {}
+        for route, rentry in _table(entry, "routes", file, required=False).items():
+            rw = f"{w}.routes.{route}"
+            if route not in ROUTES:
+                raise UnknownNameError("route", route, ROUTES, context=f"{file}: {rw}")
+            extra = set(rentry) - _ROUTE_KEYS
+            if extra:
+                raise ModelFileError(file, f"{rw}.{sorted(extra)[0]}", f"unexpected key; allowed: {sorted(_ROUTE_KEYS)}")
+            rp = {k: read_param(v, file, f"{rw}.{k}", positive=k != "bioavailability") for k, v in rentry.items()}
+            if route == "icv":
+                for k in ("distribution_volume", "brain_elimination_halflife"):
+                    if k not in rp:
+                        raise ModelFileError(file, f"{rw}.{k}", "missing (an icv route needs distribution_volume and brain_elimination_halflife)")
+            else:
+                if not present:
+                    raise ModelFileError(file, rw, f"route {route} needs systemic PK ({', '.join(_PK_SYSTEMIC)}) in [{w}]")
+                if "bioavailability" not in rp:
+                    raise ModelFileError(file, f"{rw}.bioavailability", "missing")
+                if route != "iv" and "absorption_halflife" not in rp:
+                    raise ModelFileError(file, f"{rw}.absorption_halflife", f"missing (route {route} absorbs from a depot)")
+            routes[route] = rp
+        mets = []
+        for i, m in enumerate(entry.get("metabolites", [])):
+            mw = f"{w}.metabolites[{i}]"
+            mets.append(Metabolite(_text(m, "compound", file, mw).lower(), read_param(m.get("fraction"), file, f"{mw}.fraction")))
+        pk[sp] = SpeciesPK(sp, params, routes, tuple(mets))
+    return Compound(
+        path.stem,
+        name,
+        tuple(a.lower() for a in data.get("aliases", [])),
+        _text(data, "summary", file, "(top)", ""),
+        _text(data, "mechanism", file, "(top)", ""),
+        read_param(data.get("molar_mass"), file, "molar_mass", positive=True),
+        targets,
+        pk,
+        file,
+    )
+
+
+# ------------------------------------------------------------------------------------------ library
+@dataclass(frozen=True)
+class Library:
+    """Everything under models/, checked, with a hash of the files for provenance."""
+
+    root: Path
+    pathway: Pathway
+    species: dict[str, Species]
+    genotypes: dict[str, Genotype]
+    compounds: dict[str, Compound]
+    hash: str
+    _lookup: dict[str, str] = field(default_factory=dict)
+
+    def compound(self, name: str) -> Compound:
+        key = name.strip().lower()
+        if key in self._lookup:
+            return self.compounds[self._lookup[key]]
+        raise UnknownNameError("compound", name, [c.name for c in self.compounds.values()])
+
+    def genotype(self, name: str) -> Genotype:
+        key = name.strip().lower()
+        for g in self.genotypes.values():
+            if key == g.name or key in g.aliases:
+                return g
+        raise UnknownNameError("genotype", name, self.genotypes)
+
+    def get_species(self, name: str) -> Species:
+        key = str(name).strip().lower()
+        if key not in self.species:
+            raise UnknownNameError("species", name, self.species)
+        return self.species[key]
+
+
+def load_library(root: Path | None = None) -> Library:
+    """Load and check every model file (cached for the default models/ folder)."""
+    return _load_library(str(root or models_dir()))
+
+
+@lru_cache(maxsize=8)
+def _load_library(root_s: str) -> Library:
+    root = Path(root_s)
+    files = [root / "pathway.toml", root / "species.toml", root / "genotypes.toml", *sorted((root / "compounds").glob("*.toml"))]
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.relative_to(root).as_posix().encode())
+        digest.update(f.read_bytes())
+    pathway = load_pathway(files[0])
+    species = load_species(files[1])
+    genotypes = load_genotypes(files[2], pathway.parameters)
+    target_keys = {t.source_key for t in pathway.targets.values()}
+    compounds: dict[str, Compound] = {}
+    lookup: dict[str, str] = {}
+    for f in files[3:]:
+        c = load_compound(f, target_keys, set(species))
+        for key in (c.name, c.id, *c.aliases):
+            if key in lookup and lookup[key] != c.id:
+                raise ModelFileError(c.file, "aliases", f"name {key!r} is already used by compounds/{lookup[key]}.toml")
+            lookup[key] = c.id
+        compounds[c.id] = c
+    for c in compounds.values():
+        for pk in c.pk.values():
+            for m in pk.metabolites:
+                if m.compound not in lookup:
+                    raise UnknownNameError("compound", m.compound, lookup, context=f"{c.file}: pk.{pk.species}.metabolites")
+    return Library(root, pathway, species, genotypes, compounds, digest.hexdigest()[:16], lookup)

@@ -1,0 +1,233 @@
+"""The one entry point: regimen + species + parameters -> compiled model -> solver -> Result."""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._codegen import Compiled, compile_model
+from ._compose import Clamp, FlatModel, Interventions, compose
+from ._errors import PlasticityError, UnknownNameError
+from ._io import write_table
+from ._modelfiles import Library, load_library
+from ._regimen import Dose, Regimen
+from ._solve import Tolerances, integrate, param_vector, prepare
+
+DEFAULT_STEP_H = 0.1
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _v
+
+    try:
+        return _v("plasticity")
+    except PackageNotFoundError:
+        return "0+source"
+
+
+@dataclass
+class Setup:
+    """A composed and compiled model with its parameter vector and drug-free steady state."""
+
+    library: Library
+    flat: FlatModel
+    compiled: Compiled
+    regimen: Regimen
+    species: str
+    interventions: Interventions
+    values: dict[str, float]
+    p: np.ndarray
+    y0: np.ndarray
+
+
+def _interventions(genotype: str, cut: Iterable[str] | str, scale: Mapping[str, float] | None, clamp: Iterable[Clamp] | Clamp) -> Interventions:
+    cut = (cut,) if isinstance(cut, str) else tuple(cut)
+    clamp = (clamp,) if isinstance(clamp, Clamp) else tuple(clamp)
+    if scale is not None and not isinstance(scale, Mapping):
+        raise PlasticityError(f"scale: expected a mapping of node to factor, e.g. {{'trkb': 0.5}}, got {scale!r}")
+    for c in clamp:
+        if not isinstance(c, Clamp):
+            raise PlasticityError(f"clamp: expected Clamp(node, level, start_h, end_h) objects, got {c!r}")
+    return Interventions(str(genotype), tuple(sorted((scale or {}).items())), cut, clamp)
+
+
+def setup(
+    regimen=(),
+    *,
+    species: str = "mouse",
+    params: Mapping[str, float] | None = None,
+    genotype: str = "wild_type",
+    cut: Iterable[str] | str = (),
+    scale: Mapping[str, float] | None = None,
+    clamp: Iterable[Clamp] | Clamp = (),
+    library: Library | None = None,
+) -> Setup:
+    """Compose, compile and pre-equilibrate; the shared first half of every run and sweep."""
+    lib = library or load_library()
+    reg = Regimen.coerce(regimen)
+    sp_ = lib.get_species(species)
+    iv = _interventions(genotype, cut, scale, clamp)
+    flat = compose(lib, reg, sp_, iv)
+    values = dict(flat.values)
+    for name, v in (params or {}).items():
+        if name not in values:
+            raise UnknownNameError("parameter", name, [n for n in values if n not in flat.inputs], context="params")
+        if name in flat.inputs:
+            raise PlasticityError(f"params: '{name}' is set by the regimen (an infusion, bath or clamp input), not a parameter")
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v):
+            raise PlasticityError(f"params: '{name}' must be a finite number, got {v!r}")
+        meta = flat.meta.get(name)
+        if v < 0 or (v == 0 and meta is not None and meta.unit in ("1/h", "h")):
+            raise PlasticityError(f"params: '{name}' must be {'positive' if meta and meta.unit in ('1/h', 'h') else '>= 0'}, got {v!r}")
+        values[name] = float(v)
+    comp = compile_model(flat)
+    p, y0 = prepare(comp, param_vector(comp, values))
+    return Setup(lib, flat, comp, reg, sp_.name, iv, values, p, y0)
+
+
+def time_grid(start_h: float, hours: float, times: Iterable[float] | None) -> np.ndarray:
+    if isinstance(hours, bool) or not isinstance(hours, (int, float, np.floating)) or not math.isfinite(hours) or hours <= 0:
+        raise PlasticityError(f"hours: expected a positive number of hours to simulate, got {hours!r}")
+    if times is None:
+        n = int(math.floor((hours - start_h) / DEFAULT_STEP_H + 1e-9))
+        grid = start_h + DEFAULT_STEP_H * np.arange(n + 1)
+        grid = np.round(grid, 10)
+        if grid[-1] < hours:
+            grid = np.append(grid, hours)
+        return grid
+    arr = np.asarray(list(times), dtype=float)
+    if arr.ndim != 1 or len(arr) == 0 or not np.all(np.isfinite(arr)) or np.any(np.diff(arr) < 0):
+        raise PlasticityError("times: expected a non-empty, increasing list of finite times in hours")
+    return arr
+
+
+def simulate(
+    regimen: Regimen | Dose | str | Iterable[Dose | str] = (),
+    *,
+    species: str = "mouse",
+    hours: float = 72.0,
+    params: Mapping[str, float] | None = None,
+    times: Iterable[float] | None = None,
+    genotype: str = "wild_type",
+    cut: Iterable[str] | str = (),
+    scale: Mapping[str, float] | None = None,
+    clamp: Iterable[Clamp] | Clamp = (),
+    tolerances: Tolerances = Tolerances(),
+) -> Result:
+    """Simulate a regimen from the drug-free steady state.
+
+    >>> r = simulate(["rapamycin 0.2 nmol icv at -30 min", "ketamine 10 mg/kg ip"], species="rat")
+    >>> r.timecourse[["time_h", "glutamate", "mtorc1", "spine_density"]]
+
+    `genotype` ("val/met", "met/met", "trkb_knockdown"), `cut` (feedback edges such as
+    "mtorc1_to_bdnf"), `scale` ({"trkb": 0.5}; 0 knocks a node out) and `clamp`
+    (Clamp("mtorc1", 0.0, 2, 6): hold mTORC1 at 0 x baseline from 2 to 6 h) are interventions.
+    """
+    s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp)
+    start = min(s.regimen.start_h, 0.0, *(e.time_h for e in s.flat.events if math.isfinite(e.time_h)))
+    grid = time_grid(start, hours, times)
+    full = grid if grid[0] <= start else np.concatenate([[start], grid])
+    y = integrate(s.compiled, s.flat.events, s.p, s.y0, full, tolerances)
+    if full is not grid:
+        y = y[:, 1:]
+    return Result._build(s, grid, y, tolerances, hours)
+
+
+@dataclass
+class Result:
+    """A simulation: `timecourse` (DataFrame), `states`, `provenance`, `plot()`, `save()`."""
+
+    timecourse: pd.DataFrame
+    states: pd.DataFrame
+    provenance: dict
+    setup: Setup = field(repr=False)
+
+    @classmethod
+    def _build(cls, s: Setup, t: np.ndarray, y: np.ndarray, tol: Tolerances, hours: float) -> Result:
+        obs = s.compiled.observe(y, s.p)
+        cols = {"time_h": t}
+        cols.update({name: np.broadcast_to(obs[i], t.shape).copy() for i, (name, _, _) in enumerate(s.flat.readouts)})
+        tc = pd.DataFrame(cols)
+        states = pd.DataFrame({"time_h": t, **{n: y[i] for i, n in enumerate(s.flat.states)}})
+        prov = {
+            "package": "plasticity",
+            "version": version(),
+            "model_hash": s.library.hash,
+            "compiled_hash": s.compiled.key,
+            "species": s.species,
+            "regimen": [str(d) for d in s.regimen],
+            "genotype": s.interventions.genotype,
+            "cut": list(s.interventions.cut),
+            "scale": dict(s.interventions.scale),
+            "clamp": [vars(c) for c in s.interventions.clamp],
+            "hours": hours,
+            "parameters": {n: float(v) for n, v in zip(s.flat.params, s.p) if n not in s.flat.inputs},
+            "tolerances": vars(tol),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        }
+        return cls(tc, states, prov, s)
+
+    # ---------------------------------------------------------------- comparisons
+    @cached_property
+    def vehicle(self) -> Result:
+        """The vehicle run of the same species, genotype, parameters and interventions."""
+        s = self.setup
+        iv = s.interventions
+        params = {n: v for n, v in s.values.items() if n in s.library.pathway.parameters}
+        return simulate(
+            [], species=s.species, hours=self.provenance["hours"], params=params, times=self.timecourse["time_h"].to_numpy(),
+            genotype=iv.genotype, cut=iv.cut, scale=dict(iv.scale), clamp=iv.clamp, tolerances=Tolerances(**self.provenance["tolerances"]),
+        )
+
+    def at(self, column: str, time_h: float) -> float:
+        """A readout at a time (linear interpolation between output rows)."""
+        if column not in self.timecourse:
+            raise UnknownNameError("readout", column, self.timecourse.columns)
+        tc = self.timecourse
+        return float(np.interp(time_h, tc["time_h"], tc[column]))
+
+    def spine_gain(self, time_h: float) -> float:
+        """% change of spine density against the vehicle run at the same time."""
+        v = self.vehicle.at("spine_density", time_h)
+        return 100.0 * (self.at("spine_density", time_h) - v) / v
+
+    def peak(self, column: str, after_h: float = 0.0) -> tuple[float, float]:
+        """(peak value, time of peak in h) of a readout at or after `after_h`."""
+        tc = self.timecourse[self.timecourse["time_h"] >= after_h]
+        i = int(np.argmax(tc[column].to_numpy()))
+        return float(tc[column].iloc[i]), float(tc["time_h"].iloc[i])
+
+    def summary(self) -> dict[str, float]:
+        g, tg = self.peak("glutamate")
+        m, tm = self.peak("mtorc1")
+        out = {"glutamate_peak_fold": g, "glutamate_peak_h": tg, "mtorc1_peak_fold": m, "mtorc1_peak_h": tm}
+        end = float(self.timecourse["time_h"].iloc[-1])
+        for h in (24, 48, 72):
+            if h <= end + 1e-9:
+                out[f"spine_gain_{h}h_pct"] = self.spine_gain(h)
+        return out
+
+    # ---------------------------------------------------------------- output
+    def plot(self, path: str | Path | None = None, *, vehicle: bool = True):
+        """The loop over time, one panel per stage; saved to `path` if given."""
+        from ._plot import plot_result
+
+        fig = plot_result(self, vehicle=vehicle)
+        if path is not None:
+            from ._io import atomic_write
+
+            atomic_write(path, lambda tmp: fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png"))
+        return fig
+
+    def save(self, path: str | Path) -> Path:
+        """Write the time course as .csv or .parquet with its provenance (atomic)."""
+        return write_table(self.timecourse, path, self.provenance)

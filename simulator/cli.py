@@ -1,0 +1,180 @@
+"""The `plasticity` command: the same grammar as the Python API, errors without tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+import textwrap
+
+from ._compose import Clamp
+from ._errors import PlasticityError
+
+EXAMPLES = """\
+examples:
+  plasticity simulate --dose "ketamine 10 mg/kg ip" --species mouse --hours 72 --out ketamine.csv --plot ketamine.png
+  plasticity simulate --dose "rapamycin 0.2 nmol icv at -30 min" --dose "ketamine 10 mg/kg ip" --species rat
+  plasticity simulate --dose "ketamine 0.5 mg/kg iv over 40 min" --species human --hours 336
+  plasticity simulate --dose "esketamine 56 mg intranasal every 3.5 d x 8" --species human --hours 700
+  plasticity simulate --dose "lsd 10 nM bath for 15 min" --species culture --hours 72
+  plasticity simulate --dose "ketamine 10 mg/kg ip" --genotype met/met --cut mtorc1_to_bdnf
+  plasticity simulate --dose "ketamine 10 mg/kg ip" --clamp "mtorc1=0 from 2 h to 6 h" --scale trkb=0.5
+  plasticity compounds
+  plasticity compounds ketamine
+
+dose grammar: <compound> <amount> <unit> <route> [at T] [over T] [every T x N]
+  units mg/kg, ug/kg (µg/kg), mg, ug, nmol; nM or uM with route 'bath' (species culture)
+  routes ip, iv, sc, oral (po), intranasal (in), icv, bath; times like 30 min, 2 h, 3.5 d
+"""
+
+
+def _parse_scale(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        m = re.match(r"^\s*([A-Za-z_][\w]*)\s*=\s*(\S+)\s*$", item)
+        if not m:
+            raise PlasticityError(f"--scale: expected NODE=FACTOR such as trkb=0.5, got {item!r}")
+        try:
+            out[m[1]] = float(m[2])
+        except ValueError:
+            raise PlasticityError(f"--scale: factor {m[2]!r} for {m[1]} is not a number") from None
+    return out
+
+
+def _parse_clamp(items: list[str]) -> list[Clamp]:
+    from ._regimen import parse_time
+
+    out = []
+    for item in items:
+        m = re.match(r"^\s*([A-Za-z_]\w*)\s*=\s*(\S+)(?:\s+from\s+(.+?))?(?:\s+to\s+(.+?))?\s*$", item)
+        if not m:
+            raise PlasticityError(f"--clamp: expected 'NODE=LEVEL [from T] [to T]' such as 'mtorc1=0 from 2 h to 6 h', got {item!r}")
+        try:
+            level = float(m[2])
+        except ValueError:
+            raise PlasticityError(f"--clamp: level {m[2]!r} for {m[1]} is not a number (a fraction of baseline, 0 = full block)") from None
+        start = parse_time(m[3], "--clamp from") if m[3] else -math.inf
+        end = parse_time(m[4], "--clamp to") if m[4] else math.inf
+        out.append(Clamp(m[1], level, start, end))
+    return out
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from ._regimen import Regimen
+    from ._simulate import simulate
+
+    doses = list(args.dose or [])
+    if args.regimen:
+        doses.extend(Regimen.from_toml(args.regimen).doses)
+    result = simulate(
+        doses,
+        species=args.species,
+        hours=args.hours,
+        params=dict(_parse_param(p) for p in args.param or []),
+        genotype=args.genotype,
+        cut=args.cut or (),
+        scale=_parse_scale(args.scale or []),
+        clamp=_parse_clamp(args.clamp or []),
+    )
+    s = result.summary()
+    regimen = "; ".join(result.provenance["regimen"]) or "vehicle"
+    print(f"{regimen} | species {result.provenance['species']} | genotype {result.provenance['genotype']}")
+    print(f"  glutamate peak  {s['glutamate_peak_fold']:.2f}x baseline at {s['glutamate_peak_h']:.1f} h")
+    print(f"  mTORC1 peak     {s['mtorc1_peak_fold']:.2f}x baseline at {s['mtorc1_peak_h']:.1f} h")
+    for h in (24, 48, 72):
+        if f"spine_gain_{h}h_pct" in s:
+            print(f"  spine density   {s[f'spine_gain_{h}h_pct']:+.1f}% vs vehicle at {h} h")
+    if args.out:
+        print(f"  wrote {result.save(args.out)}")
+    if args.plot:
+        result.plot(args.plot)
+        print(f"  wrote {args.plot}")
+    return 0
+
+
+def _parse_param(item: str) -> tuple[str, float]:
+    m = re.match(r"^\s*([A-Za-z_][\w]*)\s*=\s*(\S+)\s*$", item)
+    if not m:
+        raise PlasticityError(f"--param: expected NAME=VALUE such as k_glutamate=5, got {item!r}")
+    try:
+        return m[1], float(m[2])
+    except ValueError:
+        raise PlasticityError(f"--param: value {m[2]!r} for {m[1]} is not a number") from None
+
+
+def _compounds(args: argparse.Namespace) -> int:
+    from ._modelfiles import load_library
+
+    lib = load_library()
+    if not args.name:
+        width = max(len(c.name) for c in lib.compounds.values())
+        for c in sorted(lib.compounds.values(), key=lambda c: c.name):
+            species = ", ".join(sorted(c.pk)) or "culture only"
+            print(f"{c.name:<{width}}  {c.summary}  [PK: {species}]")
+        return 0
+    c = lib.compound(args.name)
+    print(f"{c.name}  (compounds/{c.id}.toml)")
+    if c.aliases:
+        print(f"  also: {', '.join(c.aliases)}")
+    print(textwrap.fill(c.mechanism, 100, initial_indent="  ", subsequent_indent="  "))
+    print(f"  molar mass {c.molar_mass.value:g} g/mol  [{c.molar_mass.source}]")
+    print("  targets:")
+    for t in c.targets.values():
+        extra = f", efficacy {t.efficacy.value:g}" if t.efficacy else ""
+        extra += f", hallucinogenic efficacy {t.hallucinogenic_efficacy.value:g}" if t.hallucinogenic_efficacy else ""
+        print(f"    {t.target}: potency {t.potency.value:g} nM, Hill {t.hill.value:g}{extra}  [{t.potency.source}]")
+    for sp_, pk in c.pk.items():
+        print(f"  PK in {sp_} (routes: {', '.join(sorted(pk.routes))}):")
+        for name, p in list(pk.params.items()) + [(f"{r}.{k}", v) for r, rp in pk.routes.items() for k, v in rp.items()]:
+            print(f"    {name} = {p.value:g} {p.unit}  [{p.source}]")
+        for m in pk.metabolites:
+            print(f"    -> {m.compound}: fraction {m.fraction.value:g}  [{m.fraction.source}]")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plasticity",
+        description="Simulate how psychoplastogens drive the glutamate -> AMPA -> BDNF -> TrkB -> mTORC1 loop and dendritic spines.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sim = sub.add_parser("simulate", help="run one regimen and print a summary", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sim.add_argument("--dose", action="append", metavar="DOSE", help="a dose string; repeat for several (none = vehicle)")
+    sim.add_argument("--regimen", metavar="FILE.toml", help="a regimen file: doses = [\"ketamine 10 mg/kg ip\", ...]")
+    sim.add_argument("--species", default="mouse", help="mouse | rat | human | culture (default mouse)")
+    sim.add_argument("--hours", type=float, default=72.0, help="simulate until this time after t = 0 (default 72)")
+    sim.add_argument("--genotype", default="wild_type", help="wild_type | val/met | met/met | trkb_knockdown")
+    sim.add_argument("--cut", action="append", metavar="EDGE", help="cut a feedback edge: mtorc1_to_bdnf, mtorc1_to_ampa")
+    sim.add_argument("--scale", action="append", metavar="NODE=F", help="scale a node, e.g. trkb=0.5 (0 = knock-out)")
+    sim.add_argument("--clamp", action="append", metavar="SPEC", help="clamp a node: 'mtorc1=0 from 2 h to 6 h'")
+    sim.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
+    sim.add_argument("--out", metavar="FILE", help="write the time course (.csv or .parquet)")
+    sim.add_argument("--plot", metavar="FILE.png", help="write the time-course figure")
+    sim.set_defaults(func=_simulate)
+    comp = sub.add_parser("compounds", help="list compounds, or show one in full")
+    comp.add_argument("name", nargs="?", help="a compound to show (targets, PK, sources)")
+    comp.set_defaults(func=_compounds)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except PlasticityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
