@@ -1,0 +1,301 @@
+"""Integrate many parameter sets of one compiled model together.
+
+The members are stacked into one ODE system, member-major (`y[m * n + i]` is state i of member m),
+so the generated right-hand side runs once per step over (n_states, members) arrays and the
+Jacobian is block diagonal: banded for LSODA (bandwidth = the model's own), sparse for BDF/Radau.
+Each member starts from its own drug-free steady state (a vectorised Newton iteration over the
+batched Jacobian, falling back to the single-run `prepare` for members it cannot settle). A member
+that fails (bad parameter, no steady state, solver failure) gets a status "failed: <reason>" and
+the rest of the batch goes on: a failing stacked solve is split in halves until the failure is
+isolated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from ._errors import PlasticityError, SimulationError
+from ._solve import Tolerances, prepare
+
+OK = "ok"
+
+
+def _dose_mask(events: Sequence) -> np.ndarray:
+    """True for dose events (scaled by `dose_scale`), False for clamp switches."""
+    return np.array([not e.label.startswith("clamp ") for e in events], dtype=bool)
+
+
+def _as_member_matrix(value, members: int, n_events: int, field: str, default: float) -> np.ndarray:
+    if value is None:
+        return np.full((members, n_events), default)
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full((members, n_events), float(arr))
+    elif arr.ndim == 1:
+        if arr.shape[0] != members:
+            raise PlasticityError(f"{field}: expected {members} values (one per member), got {arr.shape[0]}")
+        arr = np.repeat(arr[:, None], n_events, axis=1)
+    if arr.shape != (members, n_events):
+        raise PlasticityError(f"{field}: expected shape ({members}, {n_events}) (members x dose events), got {arr.shape}")
+    return arr
+
+
+def steady_states(comp, P: np.ndarray, iters: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """Drug-free steady states of all members at once (Newton); P is (n_params, members).
+
+    Returns (Y (n_states, members), converged bool (members,))."""
+    n, m = comp.n_states, P.shape[1]
+    y = np.empty((n, m))
+    comp.init_into(P, y)
+    y = np.broadcast_to(y, (n, m)).copy()
+    with np.errstate(all="ignore"):
+        for _ in range(iters):
+            f = comp.rhs(0.0, y, P)
+            J = np.moveaxis(comp.jac(0.0, y, P), -1, 0)  # (m, n, n)
+            try:
+                step = np.linalg.solve(J, -f.T[..., None])[..., 0].T
+            except np.linalg.LinAlgError:
+                step = np.full_like(y, np.nan)
+                for k in range(m):
+                    try:
+                        step[:, k] = np.linalg.solve(J[k], -f[:, k])
+                    except np.linalg.LinAlgError:
+                        pass
+            y = y + step
+            scale = np.maximum(np.abs(y), 1e-6)
+            if np.all(np.max(np.abs(step) / scale, axis=0) < 1e-13):
+                break
+        f = comp.rhs(0.0, y, P)
+        scale = np.maximum(np.abs(y), 1e-6)
+        ok = np.all(np.isfinite(y), axis=0) & (np.max(np.abs(f) / scale, axis=0) < 1e-8) & np.all(y >= -1e-12, axis=0)
+    return np.where(np.abs(y) < 1e-300, 0.0, y), ok
+
+
+def _check_params(setup, P: np.ndarray) -> list[str]:
+    """Per-member status after checking parameter values (finite, >= 0, rates and times > 0)."""
+    flat = setup.flat
+    status = [OK] * P.shape[1]
+    positive = {i for i, n in enumerate(flat.params) if flat.meta.get(n) is not None and flat.meta[n].unit in ("1/h", "h")}
+    for j, name in enumerate(flat.params):
+        if name in flat.inputs:
+            continue
+        col = P[j]
+        bad = ~np.isfinite(col) | (col < 0) | ((col == 0) & (j in positive))
+        for k in np.nonzero(bad)[0]:
+            if status[k] == OK:
+                status[k] = f"failed: parameter '{name}' = {col[k]!r} (expected a finite value {'> 0' if j in positive else '>= 0'})"
+    return status
+
+
+def _prepare_members(setup, P: np.ndarray, status: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Prepared parameters and drug-free steady states for every member still ok."""
+    comp, flat = setup.compiled, setup.flat
+    P = P.copy()
+    Y0 = np.full((comp.n_states, P.shape[1]), np.nan)
+    live = [k for k, s in enumerate(status) if s == OK]
+    if not live:
+        return P, Y0
+    slow = list(live)
+    if not flat.cut_edges and not flat.clamp_levels:
+        y, ok = steady_states(comp, P[:, live])
+        Y0[:, live] = y
+        slow = [k for k, good in zip(live, ok, strict=True) if not good]
+    for k in slow:  # cut edges, clamps, or Newton did not settle: the single-run path
+        try:
+            P[:, k], Y0[:, k] = prepare(comp, P[:, k])
+        except (SimulationError, np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+            status[k] = f"failed: steady state ({str(exc).splitlines()[0][:200]})"
+    return P, Y0
+
+
+class _Stacked:
+    """Right-hand side and Jacobian of `m` members stacked member-major."""
+
+    def __init__(self, comp, P: np.ndarray, method: str):
+        self.comp, self.P, self.n, self.m = comp, P, comp.n_states, P.shape[1]
+        a, b = np.nonzero(comp.jac_pattern | np.eye(self.n, dtype=bool))
+        self.a, self.b = a, b
+        self.lband = int(max(0, (a - b).max()))
+        self.uband = int(max(0, (b - a).max()))
+        offs = self.n * np.arange(self.m)
+        self.banded = method == "LSODA"
+        if self.banded:
+            self.rows = (self.uband + a - b)[:, None] + np.zeros_like(offs)[None, :]
+            self.cols = b[:, None] + offs[None, :]
+        else:
+            from scipy.sparse import csc_matrix
+
+            self.sp_rows = (a[:, None] + offs[None, :]).ravel()
+            self.sp_cols = (b[:, None] + offs[None, :]).ravel()
+            self.csc = csc_matrix
+        self.out = np.empty((self.n, self.m))
+
+    def rhs(self, t: float, yflat: np.ndarray) -> np.ndarray:
+        y = yflat.reshape(self.m, self.n).T
+        self.comp.rhs_into(t, y, self.P, self.out)
+        return self.out.T.ravel()
+
+    def jac(self, t: float, yflat: np.ndarray):
+        y = yflat.reshape(self.m, self.n).T
+        J = self.comp.jac(t, y, self.P)  # (n, n, m)
+        vals = J[self.a, self.b, :]
+        N = self.n * self.m
+        if self.banded:
+            packed = np.zeros((self.lband + self.uband + 1, N))
+            packed[self.rows, self.cols] = vals
+            return packed
+        return self.csc((vals.ravel(), (self.sp_rows, self.sp_cols)), shape=(N, N))
+
+    def options(self) -> dict:
+        return {"lband": self.lband, "uband": self.uband} if self.banded else {}
+
+
+def _integrate_group(comp, P, Y0, times, ev_list, amounts, ev_times, tol: Tolerances) -> np.ndarray:
+    """States (m, n, len(times)) of members integrated together; raises SimulationError on failure.
+
+    amounts/ev_times: (m, n_events) per-member event amounts and times."""
+    flat = comp.flat
+    n, m = comp.n_states, P.shape[1]
+    sidx = {s: i for i, s in enumerate(flat.states)}
+    pidx = {s: i for i, s in enumerate(flat.params)}
+    P = P.copy()
+    y = Y0.copy()
+    out = np.empty((m, n, len(times)))
+    t0, t_end = float(times[0]), float(times[-1])
+    done = np.zeros(ev_times.shape, dtype=bool)
+    stops = sorted({float(t) for t in np.unique(ev_times) if t0 < t <= t_end}) + [t_end]
+
+    def apply(upto: float) -> None:
+        for e, ev in enumerate(ev_list):
+            hit = (~done[:, e]) & (ev_times[:, e] <= upto)
+            if not np.any(hit):
+                continue
+            amt = np.where(hit, amounts[:, e], 0.0)
+            if ev.kind == "state":
+                y[sidx[ev.target]] += amt
+            else:
+                row = pidx[ev.target]
+                P[row] += amt
+                P[row] = np.where(np.abs(P[row]) < 1e-12 * np.maximum(np.abs(amt), 1.0), 0.0, P[row])
+            done[:, e] |= hit
+
+    stacked = _Stacked(comp, P, tol.method)
+    start = t0
+    apply(start)
+    for k, stop in enumerate(stops):
+        last = k == len(stops) - 1
+        sel = (times >= start) & ((times <= stop) if last else (times < stop))
+        if stop > start:
+            t_eval = times[sel]
+            extra = not (len(t_eval) and t_eval[-1] == stop)
+            if extra:
+                t_eval = np.append(t_eval, stop)
+            stacked.P = P
+            with np.errstate(all="ignore"):
+                sol = solve_ivp(
+                    stacked.rhs, (start, stop), y.T.ravel(), method=tol.method, t_eval=t_eval, jac=stacked.jac,
+                    rtol=tol.rtol, atol=tol.atol, **stacked.options(),
+                )
+            if sol.status != 0 or not np.all(np.isfinite(sol.y)):
+                raise SimulationError(f"solver: integration failed between t = {start:g} h and {stop:g} h ({sol.message})")
+            ys = sol.y.reshape(m, n, -1)
+            out[:, :, sel] = ys[:, :, :-1] if extra else ys
+            y = ys[:, :, -1].T.copy()
+        elif np.any(sel):
+            out[:, :, sel] = y.T[:, :, None]
+        start = stop
+        apply(start)
+    return out
+
+
+def _solve_split(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.ndarray, Y: np.ndarray, status: list[str]) -> None:
+    """Integrate members `idx` together; on failure split in halves until single members fail alone."""
+    try:
+        Y[idx] = _integrate_group(comp, P[:, idx], Y0[:, idx], times, ev_list, amounts[idx], ev_times[idx], tol)
+        return
+    except (SimulationError, np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+        if len(idx) == 1:
+            status[idx[0]] = f"failed: {str(exc).splitlines()[0][:200]}"
+            return
+    half = len(idx) // 2
+    for part in (idx[:half], idx[half:]):
+        _solve_split(comp, P, Y0, times, ev_list, amounts, ev_times, tol, part, Y, status)
+
+
+class BatchOutput(tuple):
+    """(Y, status) that also carries `params`: the prepared (members, n_params) matrix for `observe_batch`."""
+
+    params: np.ndarray
+
+    def __new__(cls, Y: np.ndarray, status: list[str], params: np.ndarray):
+        obj = super().__new__(cls, (Y, status))
+        obj.params = params
+        return obj
+
+
+def run_batch(
+    setup,
+    param_matrix: np.ndarray,
+    times: Sequence[float] | np.ndarray,
+    *,
+    dose_scale: np.ndarray | float | None = None,
+    dose_times: np.ndarray | None = None,
+    tol: Tolerances = Tolerances(),
+) -> BatchOutput:
+    """Integrate many parameter sets of `setup`'s model; returns (Y (members, n_states, n_times), status).
+
+    `param_matrix` is (members, n_params) in `setup.flat.params` order (start from `setup.p`).
+    `dose_scale` multiplies dose amounts: a number, one per member, or (members, n_events).
+    `dose_times` (members, n_events) moves events per member (default: the regimen's times).
+    Rows of failed members are NaN; their status says why ("failed: <reason>"), the others "ok".
+    The result unpacks as (Y, status); `.params` holds the prepared parameters (cut edges, clamp levels).
+    The first output time should be at or before the first event (as in `simulate`).
+    """
+    comp, flat = setup.compiled, setup.flat
+    P = np.asarray(param_matrix, dtype=float)
+    if P.ndim != 2 or P.shape[1] != len(flat.params):
+        raise PlasticityError(f"param_matrix: expected shape (members, {len(flat.params)}) in setup.flat.params order, got {P.shape}")
+    times = np.asarray(times, dtype=float)
+    if times.ndim != 1 or len(times) == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
+        raise PlasticityError("times: expected a non-empty, increasing array of finite times in hours")
+    members = P.shape[0]
+    P = P.T.copy()  # (n_params, members)
+    ev_list = list(flat.events)
+    n_ev = len(ev_list)
+    scale = _as_member_matrix(dose_scale, members, n_ev, "dose_scale", 1.0)
+    ev_times = _as_member_matrix(dose_times, members, n_ev, "dose_times", math.nan)
+    base_times = np.array([e.time_h for e in ev_list], dtype=float)
+    ev_times = np.where(np.isnan(ev_times), base_times[None, :], ev_times)
+    dose = _dose_mask(ev_list)
+    status = _check_params(setup, P)
+    for k in range(members):
+        if status[k] == OK and not (np.all(np.isfinite(scale[k])) and np.all(scale[k] >= 0)):
+            status[k] = f"failed: dose_scale {scale[k].tolist()} (expected finite values >= 0)"
+    P, Y0 = _prepare_members(setup, P, status)
+    pidx = {n: i for i, n in enumerate(flat.params)}
+    amounts = np.empty((members, n_ev))
+    for e, ev in enumerate(ev_list):
+        a = np.full(members, ev.amount)
+        for s in ev.scale:
+            a = a * P[pidx[s]]
+        for d in ev.divide:
+            a = a / P[pidx[d]]
+        amounts[:, e] = a * (scale[:, e] if dose[e] else 1.0)
+    Y = np.full((members, comp.n_states, len(times)), np.nan)
+    live = np.array([k for k, s in enumerate(status) if s == OK], dtype=int)
+    if len(live):
+        _solve_split(comp, P, Y0, times, ev_list, amounts, ev_times, tol, live, Y, status)
+    return BatchOutput(Y, status, P.T.copy())
+
+
+def observe_batch(setup, Y: np.ndarray, param_matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """Readouts of a batch: {column: (members, n_times)} from states Y (members, n_states, n_times)."""
+    comp = setup.compiled
+    P = np.asarray(param_matrix, dtype=float).T[:, None, :]  # (n_params, 1, members) broadcasts over time
+    y = np.moveaxis(Y, 0, -1)  # (n_states, n_times, members)
+    obs = comp.observe(y, P)
+    return {name: np.broadcast_to(obs[i], y.shape[1:]).T.copy() for i, (name, _, _) in enumerate(setup.flat.readouts)}
