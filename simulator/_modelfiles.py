@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+
 try:
     import tomllib
 except ImportError:  # Python 3.10
@@ -26,7 +28,17 @@ TARGET_KINDS = ("block", "agonist", "concentration")
 
 
 def models_dir() -> Path:
-    """models/ inside the installed package, or at the repository root for a source checkout."""
+    """models/ inside the installed package, or at the repository root for a source checkout.
+
+    The environment variable PLASTICITY_MODELS, when set, names another models folder (same layout:
+    pathway.toml, species.toml, genotypes.toml, compounds/*.toml), e.g. an edited copy.
+    """
+    env = os.environ.get("PLASTICITY_MODELS", "").strip()
+    if env:
+        cand = Path(env).expanduser().resolve()
+        if not (cand / "pathway.toml").is_file():
+            raise ModelFileError(str(cand), "PLASTICITY_MODELS", "expected a folder holding pathway.toml, species.toml, genotypes.toml and compounds/")
+        return cand
     here = Path(__file__).resolve().parent
     for cand in (here / "models", here.parent / "models"):
         if (cand / "pathway.toml").is_file():
@@ -50,8 +62,12 @@ class Param:
         return self.source.strip().lower().startswith("assumed")
 
 
-def read_param(entry: object, file: str, key: str, *, positive: bool = False) -> Param:
-    """Check one `{ value, unit, source, range? }` table and convert it to canonical units."""
+def read_param(entry: object, file: str, key: str, *, positive: bool = False, expect: str | None = None) -> Param:
+    """Check one `{ value, unit, source, range? }` table and convert it to canonical units.
+
+    `expect` is the canonical unit the engine needs for this key (e.g. 'L/h/kg' for a clearance);
+    a unit of another dimension (or per-kg where per-animal is needed) is an error, not a silent mix-up.
+    """
     if not isinstance(entry, dict):
         raise ModelFileError(file, key, f"expected a table {{ value = ..., unit = ..., source = ... }}, got {entry!r}")
     unknown = set(entry) - {"value", "unit", "source", "range", "note", "kind"}
@@ -70,6 +86,8 @@ def read_param(entry: object, file: str, key: str, *, positive: bool = False) ->
         val, unit = to_canonical(float(value), str(entry["unit"]))
     except (pint.errors.PintError, ValueError, AttributeError, TypeError) as exc:
         raise ModelFileError(file, f"{key}.unit", f"unknown or unsupported unit {entry['unit']!r} ({exc})") from None
+    if expect is not None and unit != expect:
+        raise ModelFileError(file, f"{key}.unit", f"unit {entry['unit']!r} has the wrong dimension; expected a unit convertible to {expect!r}")
     rng = None
     if "range" in entry:
         r = entry["range"]
@@ -226,12 +244,14 @@ def load_species(path: Path) -> dict[str, Species]:
     out = {}
     for name, entry in _load_toml(path).items():
         w = name
+        if not isinstance(entry, dict):
+            raise ModelFileError(file, w, f"expected a table [{w}] with body_weight, baseline_spine_density, baseline_head_diameter; got {entry!r}")
         out[name] = Species(
             name,
             _text(entry, "description", file, w, ""),
-            read_param(entry.get("body_weight"), file, f"{w}.body_weight", positive=True),
-            read_param(entry.get("baseline_spine_density"), file, f"{w}.baseline_spine_density", positive=True),
-            read_param(entry.get("baseline_head_diameter"), file, f"{w}.baseline_head_diameter", positive=True),
+            read_param(entry.get("body_weight"), file, f"{w}.body_weight", positive=True, expect="kg"),
+            read_param(entry.get("baseline_spine_density"), file, f"{w}.baseline_spine_density", positive=True, expect="1/um"),
+            read_param(entry.get("baseline_head_diameter"), file, f"{w}.baseline_head_diameter", positive=True, expect="um"),
             bool(entry.get("bath", False)),
         )
     return out
@@ -249,6 +269,8 @@ def load_genotypes(path: Path, params: dict[str, Param]) -> dict[str, Genotype]:
     file = path.name
     out = {}
     for name, entry in _load_toml(path).items():
+        if not isinstance(entry, dict):
+            raise ModelFileError(file, name, f"expected a table [{name}] with description and multipliers; got {entry!r}")
         mult = {}
         for p, e in _table(entry, "multipliers", file, required=False).items():
             if p not in params:
@@ -306,6 +328,15 @@ class Compound:
 _PK_SYSTEMIC = ("clearance", "volume", "fraction_unbound", "brain_partition", "brain_equilibration_halflife")
 _PK_OPTIONAL = ("peripheral_volume", "intercompartmental_clearance")
 _ROUTE_KEYS = {"bioavailability", "absorption_halflife", "distribution_volume", "brain_elimination_halflife"}
+# the canonical unit the engine assumes for each compound and species number
+EXPECTED_UNITS = {
+    "clearance": "L/h/kg", "volume": "L/kg", "fraction_unbound": "dimensionless", "brain_partition": "dimensionless",
+    "brain_equilibration_halflife": "h", "peripheral_volume": "L/kg", "intercompartmental_clearance": "L/h/kg",
+    "bioavailability": "dimensionless", "absorption_halflife": "h", "distribution_volume": "L", "brain_elimination_halflife": "h",
+    "potency": "nM", "hill": "dimensionless", "efficacy": "dimensionless", "hallucinogenic_efficacy": "dimensionless",
+    "fraction": "dimensionless", "molar_mass": "g/mol",
+    "body_weight": "kg", "baseline_spine_density": "1/um", "baseline_head_diameter": "um",
+}
 
 
 def load_compound(path: Path, target_keys: set[str], species: set[str]) -> Compound:
@@ -315,20 +346,24 @@ def load_compound(path: Path, target_keys: set[str], species: set[str]) -> Compo
     targets = {}
     for tname, entry in _table(data, "targets", file, required=False).items():
         w = f"targets.{tname}"
+        if not isinstance(entry, dict):
+            raise ModelFileError(file, w, f"expected a table {{ potency = ..., hill = ... }}, got {entry!r}")
         if tname not in target_keys:
             raise UnknownNameError("target", tname, target_keys, context=f"{file}: {w}")
-        eff = read_param(entry["efficacy"], file, f"{w}.efficacy") if "efficacy" in entry else None
-        hal = read_param(entry["hallucinogenic_efficacy"], file, f"{w}.hallucinogenic_efficacy") if "hallucinogenic_efficacy" in entry else None
-        targets[tname] = CompoundTarget(tname, read_param(entry.get("potency"), file, f"{w}.potency", positive=True), read_param(entry.get("hill"), file, f"{w}.hill", positive=True), eff, hal)
+        eff = read_param(entry["efficacy"], file, f"{w}.efficacy", expect="dimensionless") if "efficacy" in entry else None
+        hal = read_param(entry["hallucinogenic_efficacy"], file, f"{w}.hallucinogenic_efficacy", expect="dimensionless") if "hallucinogenic_efficacy" in entry else None
+        targets[tname] = CompoundTarget(tname, read_param(entry.get("potency"), file, f"{w}.potency", positive=True, expect="nM"), read_param(entry.get("hill"), file, f"{w}.hill", positive=True, expect="dimensionless"), eff, hal)
     pk = {}
     for sp, entry in _table(data, "pk", file, required=False).items():
         w = f"pk.{sp}"
+        if not isinstance(entry, dict):
+            raise ModelFileError(file, w, f"expected a table of PK numbers, got {entry!r}")
         if sp not in species:
             raise UnknownNameError("species", sp, species, context=f"{file}: {w}")
         params = {}
         for key in _PK_SYSTEMIC + _PK_OPTIONAL:
             if key in entry:
-                params[key] = read_param(entry[key], file, f"{w}.{key}", positive=key != "fraction_unbound")
+                params[key] = read_param(entry[key], file, f"{w}.{key}", positive=key != "fraction_unbound", expect=EXPECTED_UNITS[key])
         present = [k for k in _PK_SYSTEMIC if k in params]
         if present and len(present) != len(_PK_SYSTEMIC):
             missing = sorted(set(_PK_SYSTEMIC) - set(present))
@@ -343,7 +378,7 @@ def load_compound(path: Path, target_keys: set[str], species: set[str]) -> Compo
             extra = set(rentry) - _ROUTE_KEYS
             if extra:
                 raise ModelFileError(file, f"{rw}.{sorted(extra)[0]}", f"unexpected key; allowed: {sorted(_ROUTE_KEYS)}")
-            rp = {k: read_param(v, file, f"{rw}.{k}", positive=k != "bioavailability") for k, v in rentry.items()}
+            rp = {k: read_param(v, file, f"{rw}.{k}", positive=k != "bioavailability", expect=EXPECTED_UNITS[k]) for k, v in rentry.items()}
             if route == "icv":
                 for k in ("distribution_volume", "brain_elimination_halflife"):
                     if k not in rp:
@@ -359,7 +394,7 @@ def load_compound(path: Path, target_keys: set[str], species: set[str]) -> Compo
         mets = []
         for i, m in enumerate(entry.get("metabolites", [])):
             mw = f"{w}.metabolites[{i}]"
-            mets.append(Metabolite(_text(m, "compound", file, mw).lower(), read_param(m.get("fraction"), file, f"{mw}.fraction")))
+            mets.append(Metabolite(_text(m, "compound", file, mw).lower(), read_param(m.get("fraction"), file, f"{mw}.fraction", expect="dimensionless")))
         pk[sp] = SpeciesPK(sp, params, routes, tuple(mets))
     return Compound(
         path.stem,
@@ -367,7 +402,7 @@ def load_compound(path: Path, target_keys: set[str], species: set[str]) -> Compo
         tuple(a.lower() for a in data.get("aliases", [])),
         _text(data, "summary", file, "(top)", ""),
         _text(data, "mechanism", file, "(top)", ""),
-        read_param(data.get("molar_mass"), file, "molar_mass", positive=True),
+        read_param(data.get("molar_mass"), file, "molar_mass", positive=True, expect="g/mol"),
         targets,
         pk,
         file,
@@ -419,7 +454,10 @@ def _load_library(root_s: str) -> Library:
     digest = hashlib.sha256()
     for f in files:
         digest.update(f.relative_to(root).as_posix().encode())
-        digest.update(f.read_bytes())
+        try:
+            digest.update(f.read_bytes())
+        except OSError as exc:
+            raise ModelFileError(f.relative_to(root).as_posix(), "(file)", f"cannot read {f} ({exc.strerror}); every models folder needs pathway.toml, species.toml and genotypes.toml") from None
     pathway = load_pathway(files[0])
     species = load_species(files[1])
     genotypes = load_genotypes(files[2], pathway.parameters)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+
 try:
     import tomllib
 except ImportError:  # Python 3.10
@@ -48,8 +49,8 @@ DOSE_UNITS = {
 }
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_DOSE_RE = re.compile(rf"^(?P<name>.+?)\s+(?P<amount>\S+)\s*(?P<unit>[a-zA-Zµμ/]+)\s+(?P<route>\S+)(?P<rest>.*)$")
-_CLAUSE_RE = re.compile(rf"^\s*(?P<kw>at|over|for|every|x)\s*(?P<rest>.*)$", re.IGNORECASE)
+_DOSE_RE = re.compile(r"^(?P<name>.+?)\s+(?P<amount>\S+)\s*(?P<unit>[a-zA-Zµμ/]+)\s+(?P<route>\S+)(?P<rest>.*)$")
+_CLAUSE_RE = re.compile(r"^\s*(?P<kw>at|over|for|every|x)\s*(?P<rest>.*)$", re.IGNORECASE)
 _TIME_RE = re.compile(rf"^(?P<num>{_NUM})\s*(?P<unit>[a-zA-Z]+)(?P<rest>.*)$")
 
 
@@ -95,7 +96,7 @@ class Dose:
             raise RegimenError(f"amount: a dose must be positive, got {amount:g} {self.unit} of {self.compound}")
         unit = _normalise_unit(self.unit)
         if unit not in DOSE_UNITS:
-            raise UnknownNameError("dose unit", self.unit, [u.replace("nm", "nM").replace("um", "uM") if DOSE_UNITS[u][0] == "conc" else u for u in DOSE_UNITS], context=f"dose of {self.compound}")
+            raise UnknownNameError("dose unit", self.unit, [u[0] + "M" if DOSE_UNITS[u][0] == "conc" else u for u in DOSE_UNITS], context=f"dose of {self.compound}")
         object.__setattr__(self, "unit", unit)
         route = ROUTE_SPELLINGS.get(str(self.route).lower())
         if route is None:

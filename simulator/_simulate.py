@@ -77,6 +77,8 @@ def setup(
     iv = _interventions(genotype, cut, scale, clamp)
     flat = compose(lib, reg, sp_, iv)
     values = dict(flat.values)
+    if params is not None and not isinstance(params, Mapping):
+        raise PlasticityError(f"params: expected a mapping of parameter name to value, e.g. {{'k_glutamate': 5.0}}, got {params!r}")
     for name, v in (params or {}).items():
         if name not in values:
             raise UnknownNameError("parameter", name, [n for n in values if n not in flat.inputs], context="params")
