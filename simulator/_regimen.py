@@ -49,7 +49,8 @@ DOSE_UNITS = {
 }
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_DOSE_RE = re.compile(r"^(?P<name>.+?)\s+(?P<amount>\S+)\s*(?P<unit>[a-zA-Zµμ/]+)\s+(?P<route>\S+)(?P<rest>.*)$")
+# the amount is a number (which may touch its unit: '10mg/kg') or else one whole word, reported as not a number
+_DOSE_RE = re.compile(rf"^(?P<name>.+?)\s+(?P<amount>{_NUM}(?=[a-zA-Zµμ/\s])|\S+(?=\s))\s*(?P<unit>[a-zA-Zµμ/]+)\s+(?P<route>\S+)(?P<rest>.*)$")
 _CLAUSE_RE = re.compile(r"^\s*(?P<kw>at|over|for|every|x)\s*(?P<rest>.*)$", re.IGNORECASE)
 _TIME_RE = re.compile(rf"^(?P<num>{_NUM})\s*(?P<unit>[a-zA-Z]+)(?P<rest>.*)$")
 
