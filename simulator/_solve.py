@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
+import math
+
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
@@ -27,19 +29,28 @@ def param_vector(comp: Compiled, values: dict[str, float]) -> np.ndarray:
 
 
 def steady_state(comp: Compiled, p: np.ndarray, y0: np.ndarray | None = None) -> np.ndarray:
-    """Drug-free steady state (inputs off) by Newton from the baseline guess, with a relaxation fallback."""
+    """Drug-free steady state (inputs off): Newton from the baseline guess, with a relaxation fallback."""
+
+    def residual(x: np.ndarray) -> float:
+        f = comp.rhs(0.0, x, p)
+        return float(np.max(np.abs(f) / np.maximum(np.abs(x), 1e-6))) if np.all(np.isfinite(f)) else math.inf
+
+    def newton(x: np.ndarray) -> np.ndarray:
+        sol = root(lambda z: comp.rhs(0.0, z, p), x, jac=lambda z: comp.jac(0.0, z, p), method="hybr", options={"xtol": 1e-13})
+        return sol.x if np.all(np.isfinite(sol.x)) and np.all(sol.x >= -1e-12) else x
+
     y = comp.initial(p) if y0 is None else np.array(y0, dtype=float)
-    sol = root(lambda x: comp.rhs(0.0, x, p), y, jac=lambda x: comp.jac(0.0, x, p), method="hybr", options={"xtol": 1e-13})
-    scale = np.maximum(np.abs(sol.x), 1e-6)
-    if not (sol.success and np.all(np.isfinite(sol.x)) and np.max(np.abs(comp.rhs(0.0, sol.x, p)) / scale) < 1e-8 and np.all(sol.x >= -1e-12)):
-        relax = solve_ivp(lambda t, x: comp.rhs(t, x, p), (0.0, 24.0 * 3000), y, method="LSODA", jac=lambda t, x: comp.jac(t, x, p), rtol=1e-9, atol=1e-12)
-        sol = root(lambda x: comp.rhs(0.0, x, p), relax.y[:, -1], jac=lambda x: comp.jac(0.0, x, p), method="hybr", options={"xtol": 1e-13})
-        if not sol.success or not np.all(np.isfinite(sol.x)):
+    y = newton(y)
+    if residual(y) > 1e-9:
+        relax = solve_ivp(lambda t, x: comp.rhs(t, x, p), (0.0, 24.0 * 5000), y if np.all(y >= 0) else comp.initial(p),
+                          method="LSODA", jac=lambda t, x: comp.jac(t, x, p), rtol=1e-10, atol=1e-13)
+        y = newton(relax.y[:, -1])
+        if residual(y) > 1e-8:
             raise SimulationError(
-                "steady state: no drug-free steady state found for these parameters "
-                f"({sol.message}); check parameter overrides for values far outside their ranges"
+                f"steady state: no drug-free steady state found for these parameters (relative residual {residual(y):.2g}); "
+                "check parameter overrides for values far outside their ranges"
             )
-    return np.where(np.abs(sol.x) < 1e-300, 0.0, sol.x)
+    return np.where(np.abs(y) < 1e-300, 0.0, y)
 
 
 def node_value(comp: Compiled, node: str, y: np.ndarray, p: np.ndarray) -> float:
