@@ -69,13 +69,18 @@ def setup(
     scale: Mapping[str, float] | None = None,
     clamp: Iterable[Clamp] | Clamp = (),
     library: Library | None = None,
+    model: FlatModel | None = None,
 ) -> Setup:
-    """Compose, compile and pre-equilibrate; the shared first half of every run and sweep."""
+    """Compose, compile and pre-equilibrate; the shared first half of every run and sweep.
+
+    `model` (e.g. from `from_sbml`) replaces composition: it runs from its own initial values and events."""
     lib = library or load_library()
     reg = Regimen.coerce(regimen)
     sp_ = lib.get_species(species)
     iv = _interventions(genotype, cut, scale, clamp)
-    flat = compose(lib, reg, sp_, iv)
+    if model is not None and (len(reg.doses) or iv != Interventions(str(genotype))):
+        raise PlasticityError("model: an imported model carries its own events; give no regimen, genotype or interventions with model=")
+    flat = compose(lib, reg, sp_, iv) if model is None else model
     values = dict(flat.values)
     if params is not None and not isinstance(params, Mapping):
         raise PlasticityError(f"params: expected a mapping of parameter name to value, e.g. {{'k_glutamate': 5.0}}, got {params!r}")
@@ -91,7 +96,11 @@ def setup(
             raise PlasticityError(f"params: '{name}' must be {'positive' if meta and meta.unit in ('1/h', 'h') else '>= 0'}, got {v!r}")
         values[name] = float(v)
     comp = compile_model(flat)
-    p, y0 = prepare(comp, param_vector(comp, values))
+    if model is None:
+        p, y0 = prepare(comp, param_vector(comp, values))
+    else:
+        p = param_vector(comp, values)
+        y0 = np.array([float(e.subs(values)) for e in flat.initial])
     return Setup(lib, flat, comp, reg, sp_.name, iv, values, p, y0)
 
 
@@ -123,6 +132,7 @@ def simulate(
     scale: Mapping[str, float] | None = None,
     clamp: Iterable[Clamp] | Clamp = (),
     tolerances: Tolerances = Tolerances(),
+    model: FlatModel | None = None,
 ) -> Result:
     """Simulate a regimen from the drug-free steady state.
 
@@ -132,8 +142,9 @@ def simulate(
     `genotype` ("val/met", "met/met", "trkb_knockdown"), `cut` (feedback edges such as
     "mtorc1_to_bdnf"), `scale` ({"trkb": 0.5}; 0 knocks a node out) and `clamp`
     (Clamp("mtorc1", 0.0, 2, 6): hold mTORC1 at 0 x baseline from 2 to 6 h) are interventions.
+    `model` runs an imported FlatModel (`from_sbml(path)`) from its own initial values instead.
     """
-    s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp)
+    s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp, model=model)
     start = min(s.regimen.start_h, 0.0, *(e.time_h for e in s.flat.events if math.isfinite(e.time_h)))
     grid = time_grid(start, hours, times)
     full = grid if grid[0] <= start else np.concatenate([[start], grid])
