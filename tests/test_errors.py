@@ -1,0 +1,167 @@
+"""Errors are part of the interface: one typed error naming the field, the value and what was expected.
+
+Python raises a PlasticityError subclass; the CLI prints one line starting 'error:' on stderr, exits 2
+and never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import simulator
+from simulator import PlasticityError, RegimenError, UnknownNameError
+from simulator.cli import main
+
+# (python call kwargs, CLI args, error type, words the message must contain)
+CASES = [
+    ("unknown compound", dict(regimen=["ketamin 10 mg/kg ip"]), ["--dose", "ketamin 10 mg/kg ip"], UnknownNameError,
+     ["compound", "'ketamin'", "Did you mean 'ketamine'"]),
+    ("negative dose", dict(regimen=["ketamine -10 mg/kg ip"]), ["--dose", "ketamine -10 mg/kg ip"], RegimenError, ["amount", "-10", "positive"]),
+    ("zero dose", dict(regimen=["ketamine 0 mg/kg ip"]), ["--dose", "ketamine 0 mg/kg ip"], RegimenError, ["amount", "positive"]),
+    ("non-numeric dose", dict(regimen=["ketamine ten mg/kg ip"]), ["--dose", "ketamine ten mg/kg ip"], RegimenError, ["amount", "'ten'", "not a number"]),
+    ("unknown unit", dict(regimen=["ketamine 10 mg/lb ip"]), ["--dose", "ketamine 10 mg/lb ip"], UnknownNameError, ["dose unit", "'mg/lb'", "mg/kg"]),
+    ("unknown route", dict(regimen=["ketamine 10 mg/kg i.q."]), ["--dose", "ketamine 10 mg/kg i.q."], UnknownNameError, ["route", "'i.q.'", "ip"]),
+    ("unknown species", dict(regimen=["ketamine 10 mg/kg ip"], species="mose"), ["--dose", "ketamine 10 mg/kg ip", "--species", "mose"],
+     UnknownNameError, ["species", "'mose'", "Did you mean 'mouse'"]),
+    ("unknown genotype", dict(regimen=["ketamine 10 mg/kg ip"], genotype="met/mett"), ["--dose", "ketamine 10 mg/kg ip", "--genotype", "met/mett"],
+     UnknownNameError, ["genotype", "'met/mett'", "Did you mean 'met/met'"]),
+    ("unknown parameter", dict(regimen=["ketamine 10 mg/kg ip"], params={"k_glutamat": 5.0}), ["--dose", "ketamine 10 mg/kg ip", "--param", "k_glutamat=5"],
+     UnknownNameError, ["parameter", "'k_glutamat'", "Did you mean 'k_glutamate'"]),
+    ("negative parameter", dict(params={"k_glutamate": -1.0}), ["--param", "k_glutamate=-1"], PlasticityError, ["k_glutamate", "-1", "positive"]),
+    ("nan parameter", dict(params={"k_glutamate": float("nan")}), ["--param", "k_glutamate=nan"], PlasticityError, ["k_glutamate", "nan", "finite"]),
+    ("zero hours", dict(hours=0), ["--hours", "0"], PlasticityError, ["hours", "0", "positive"]),
+    ("negative hours", dict(hours=-5), ["--hours=-5"], PlasticityError, ["hours", "-5", "positive"]),
+    ("route without PK", dict(regimen=["ketamine 10 mg/kg oral"], species="mouse"), ["--dose", "ketamine 10 mg/kg po", "--species", "mouse"],
+     UnknownNameError, ["route", "'oral'", "ketamine in mouse", "ip"]),
+    ("bath outside culture", dict(regimen=["lsd 10 nM bath for 15 min"], species="rat"), ["--dose", "lsd 10 nM bath for 15 min", "--species", "rat"],
+     RegimenError, ["route", "bath", "culture", "'rat'"]),
+    ("injection in culture", dict(regimen=["ketamine 10 mg/kg ip"], species="culture"), ["--dose", "ketamine 10 mg/kg ip", "--species", "culture"],
+     RegimenError, ["route", "culture", "bath"]),
+    ("bad time unit", dict(regimen=["ketamine 10 mg/kg ip at 2 fortnights"]), ["--dose", "ketamine 10 mg/kg ip at 2 fortnights"],
+     UnknownNameError, ["time unit", "'fortnights'"]),
+]
+IDS = [c[0] for c in CASES]
+
+
+@pytest.mark.parametrize("name, kwargs, argv, error, words", CASES, ids=IDS)
+def test_python_raises_one_typed_error(name, kwargs, argv, error, words):
+    kwargs = dict(kwargs)
+    regimen = kwargs.pop("regimen", [])
+    kwargs.setdefault("hours", 1.0)
+    with pytest.raises(PlasticityError) as info:
+        simulator.simulate(regimen, **kwargs)
+    assert isinstance(info.value, error), (type(info.value), str(info.value))
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+
+
+@pytest.mark.parametrize("name, kwargs, argv, error, words", CASES, ids=IDS)
+def test_cli_prints_one_error_line_and_exits_2(name, kwargs, argv, error, words, capsys):
+    full = ["simulate", *argv]
+    if "--hours" not in " ".join(argv):
+        full += ["--hours", "1"]
+    code = main(full)
+    out, err = capsys.readouterr()
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in err + out
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["simulate", "--param", "k_glutamate"], ["--param", "NAME=VALUE"]),
+        (["simulate", "--param", "k_glutamate=fast"], ["--param", "'fast'", "not a number"]),
+        (["simulate", "--scale", "trkb=half"], ["--scale", "'half'"]),
+        (["simulate", "--clamp", "mtorc1=zero"], ["--clamp", "'zero'"]),
+        (["simulate", "--cut", "mtorc1_to_bdnff", "--hours", "1"], ["feedback edge", "Did you mean 'mtorc1_to_bdnf'"]),
+        (["simulate", "--hours", "1", "--out", "/nonexistent-folder-plasticity/x.csv"], ["output", "does not exist"]),
+        (["simulate", "--hours", "1", "--out", "x.xlsx"], ["output", ".xlsx", ".csv or .parquet"]),
+        (["compounds", "ketamin"], ["compound", "Did you mean 'ketamine'"]),
+    ],
+)
+def test_cli_other_bad_inputs(argv, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    for w in words:
+        assert w in err, (w, err)
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_cli_regimen_file_errors(tmp_path, capsys):
+    f = tmp_path / "bad.toml"
+    f.write_text('doses = ["ketamine -1 mg/kg ip"]\n')
+    assert main(["simulate", "--regimen", str(f), "--hours", "1"]) == 2
+    assert capsys.readouterr().err.startswith("error: amount")
+    assert main(["simulate", "--regimen", str(tmp_path / "missing.toml"), "--hours", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "missing.toml" in err
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["simulate", "--dose", "ketamin 10 mg/kg ip", "--hours", "1"], ["Did you mean 'ketamine'"]),
+        (["simulate", "--dose", "ketamine 10 mg/kg ip", "--hours", "0"], ["hours"]),
+    ],
+)
+def test_cli_in_a_real_process(argv, words):
+    """The installed entry point: exit code 2, one 'error:' line on stderr, no traceback."""
+    proc = subprocess.run([sys.executable, "-m", "simulator.cli", *argv], capture_output=True, text=True, timeout=120, env={**os.environ})
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for w in words:
+        assert w in lines[0]
+
+
+def test_every_error_is_a_value_error_subclass():
+    """Callers can catch PlasticityError (or ValueError) and nothing else."""
+    for cls in (simulator.ModelFileError, RegimenError, UnknownNameError, simulator.SimulationError):
+        assert issubclass(cls, PlasticityError) and issubclass(cls, ValueError)
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(params=[("k_glutamate", 5.0)]), ["params", "mapping"]),
+        (dict(params={"k_glutamate": "5"}), ["k_glutamate", "'5'", "finite number"]),
+        (dict(params={"k_glutamate": True}), ["k_glutamate", "True"]),
+        (dict(params={"k_glutamate": float("inf")}), ["k_glutamate", "inf"]),
+        (dict(params={"k_glutamate": 0.0}), ["k_glutamate", "positive"]),
+        (dict(hours=float("nan")), ["hours", "nan"]),
+        (dict(hours="72"), ["hours", "'72'"]),
+        (dict(times=[2.0, 1.0]), ["times", "increasing"]),
+        (dict(times=[]), ["times", "non-empty"]),
+        (dict(scale={"trkb": -1.0}), ["scale", "trkb", ">= 0"]),
+        (dict(scale={"trkbb": 0.5}), ["trkbb", "Did you mean 'trkb'"]),
+        (dict(regimen=[42]), ["dose", "42"]),
+    ],
+)
+def test_python_bad_keyword_values(kwargs, words):
+    kwargs = dict(kwargs)
+    regimen = kwargs.pop("regimen", [])
+    kwargs.setdefault("hours", 1.0)
+    with pytest.raises(PlasticityError) as info:
+        simulator.simulate(regimen, **kwargs)
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+
+
+def test_unknown_name_error_lists_and_suggests():
+    e = UnknownNameError("species", "rta", ["mouse", "rat", "human", "culture"])
+    assert "Did you mean 'rat'" in str(e) and "Expected one of: culture, human, mouse, rat." in str(e)
+    assert e.kind == "species" and e.name == "rta"
+    e = UnknownNameError("species", "zebrafish", ["mouse", "rat"])
+    assert "Did you mean" not in str(e)
