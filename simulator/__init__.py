@@ -5,7 +5,10 @@
 >>> result.timecourse.head()
 """
 
+from ._analysis import metrics
+from ._batch import run_batch
 from ._compose import Clamp
+from ._doseresponse import DoseResponse, dose_response
 from ._errors import ModelFileError, PlasticityError, RegimenError, SimulationError, UnknownNameError
 from ._io import read_table
 from ._modelfiles import load_library
@@ -13,10 +16,12 @@ from ._plot import style
 from ._regimen import Dose, Regimen, parse_dose
 from ._simulate import Result, simulate, version
 from ._solve import Tolerances
+from ._sweep import sweep
 
 __all__ = [
     "Clamp",
     "Dose",
+    "DoseResponse",
     "ModelFileError",
     "PlasticityError",
     "Regimen",
@@ -25,10 +30,14 @@ __all__ = [
     "SimulationError",
     "Tolerances",
     "UnknownNameError",
+    "dose_response",
     "load_library",
+    "metrics",
     "parse_dose",
     "read_table",
+    "run_batch",
     "simulate",
     "style",
+    "sweep",
     "version",
 ]
