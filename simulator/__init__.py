@@ -14,9 +14,11 @@ from ._io import read_table
 from ._modelfiles import load_library
 from ._plot import style
 from ._regimen import Dose, Regimen, parse_dose
+from ._sbml import from_sbml, to_sbml
 from ._simulate import Result, simulate, version
 from ._solve import Tolerances
 from ._sweep import sweep
+from ._textview import show_model
 
 __all__ = [
     "Clamp",
@@ -31,13 +33,16 @@ __all__ = [
     "Tolerances",
     "UnknownNameError",
     "dose_response",
+    "from_sbml",
     "load_library",
     "metrics",
     "parse_dose",
     "read_table",
     "run_batch",
+    "show_model",
     "simulate",
     "style",
     "sweep",
+    "to_sbml",
     "version",
 ]

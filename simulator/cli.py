@@ -133,6 +133,63 @@ def _compounds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_options(args: argparse.Namespace) -> tuple[list, dict]:
+    """Regimen and setup() keywords from the shared model options of export and show-model."""
+    from ._regimen import Regimen
+
+    doses = list(args.dose or [])
+    if args.regimen:
+        doses.extend(Regimen.from_toml(args.regimen).doses)
+    opts = dict(species=args.species, params=dict(_parse_param(p) for p in args.param or []), genotype=args.genotype,
+                cut=args.cut or (), scale=_parse_scale(args.scale or []), clamp=_parse_clamp(args.clamp or []))
+    return doses, opts
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dose", action="append", metavar="DOSE", help="a dose string; repeat for several (none = vehicle)")
+    p.add_argument("--regimen", metavar="FILE.toml", help="a regimen file")
+    p.add_argument("--species", default="mouse", help="mouse | rat | human | culture (default mouse)")
+    p.add_argument("--genotype", default="wild_type", help="wild_type | val/met | met/met | trkb_knockdown")
+    p.add_argument("--cut", action="append", metavar="EDGE", help="cut a feedback edge")
+    p.add_argument("--scale", action="append", metavar="NODE=F", help="scale a node, e.g. trkb=0.5")
+    p.add_argument("--clamp", action="append", metavar="SPEC", help="clamp a node: 'mtorc1=0 from 2 h to 6 h'")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ._sbml import to_sbml
+
+    if args.format != "sbml":
+        raise PlasticityError(f"--format: unknown export format {args.format!r}; expected 'sbml'")
+    doses, opts = _model_options(args)
+    to_sbml(doses, path=args.out, **opts)
+    print(f"wrote {args.out} (SBML Level 3 Version 2)")
+    return 0
+
+
+def _show_model(args: argparse.Namespace) -> int:
+    from ._textview import show_model
+
+    doses, opts = _model_options(args)
+    print(show_model(doses, **opts), end="")
+    return 0
+
+
+def _sweep_cmd(args: argparse.Namespace) -> int:
+    from ._sweep import parse_vary, sweep
+
+    doses, opts = _model_options(args)
+    vary = dict(parse_vary(v) for v in args.vary or [])
+    population = {k: float(v) for k, v in (_parse_param(x) for x in args.population or [])}
+    df = sweep(doses, vary=vary, design=args.design, n=args.n, seed=args.seed, population=population or None, hours=args.hours,
+               out=args.out, chunk_size=args.chunk_size, scheduler=args.scheduler, workers=args.workers, progress=True, **opts)
+    ok = int((df["status"] == "ok").sum()) if len(df) else 0
+    print(f"{len(df)} members, {ok} ok, {len(df) - ok} failed" + (f"; wrote {args.out}" if args.out else ""))
+    if not args.out:
+        print(df.describe().T.to_string())
+    return 0 if ok == len(df) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plasticity",
@@ -157,6 +214,27 @@ def build_parser() -> argparse.ArgumentParser:
     comp = sub.add_parser("compounds", help="list compounds, or show one in full")
     comp.add_argument("name", nargs="?", help="a compound to show (targets, PK, sources)")
     comp.set_defaults(func=_compounds)
+    exp = sub.add_parser("export", help="write the model for a regimen as SBML (drug-free steady state, doses as events)")
+    exp.add_argument("--format", default="sbml", help="export format (sbml)")
+    exp.add_argument("-o", "--out", required=True, metavar="FILE.xml", help="where to write the model")
+    _add_model_options(exp)
+    exp.set_defaults(func=_export)
+    show = sub.add_parser("show-model", help="print a readable, Antimony-like view of the model for a regimen")
+    _add_model_options(show)
+    show.set_defaults(func=_show_model)
+    swp = sub.add_parser("sweep", help="run a regimen over many parameter sets (grid, lhs, sobol, population); resumable")
+    _add_model_options(swp)
+    swp.add_argument("--vary", action="append", metavar="NAME=LOW:HIGH", help="a parameter, dose:<i> or time:<i>; LOW:HIGH or v1,v2,...")
+    swp.add_argument("--design", default="grid", help="grid | lhs | sobol | population (default grid)")
+    swp.add_argument("--n", type=int, help="members (lhs, sobol, population) or points per grid range")
+    swp.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    swp.add_argument("--population", action="append", metavar="NAME=CV", help="log-normal variability of a parameter (design population)")
+    swp.add_argument("--hours", type=float, default=72.0, help="simulate until this time after t = 0 (default 72)")
+    swp.add_argument("--out", metavar="DIR.parquet", help="a folder of Parquet chunks; rerunning the same command resumes")
+    swp.add_argument("--chunk-size", type=int, default=250, help="members per chunk (default 250)")
+    swp.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    swp.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://host:8786")
+    swp.set_defaults(func=_sweep_cmd)
     return parser
 
 
