@@ -1,0 +1,511 @@
+"""Sweeps and virtual populations: many members of one regimen, batched, chunked, resumable.
+
+A sweep draws a sample (grid, Latin hypercube, Sobol or a log-normal population) over model
+parameters, dose multipliers ("dose:0", "dose:ketamine") and dose times ("time:0"), splits it in
+chunks, runs each chunk through the batched engine (`run_batch`) in a process pool or on Dask, and
+streams one Parquet file per chunk into the output folder. Re-running the same sweep resumes:
+finished chunks are skipped, so a killed sweep loses nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import os
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._batch import OK, observe_batch, run_batch
+from ._compose import Clamp
+from ._errors import PlasticityError, UnknownNameError
+from ._io import atomic_write
+from ._metrics import METRICS, standard_metrics
+from ._regimen import Regimen
+from ._simulate import setup, time_grid, version
+from ._solve import Tolerances
+
+DESIGNS = ("grid", "lhs", "sobol", "population")
+MANIFEST = "_manifest.json"
+LOCK = "_lock"
+
+
+# ----------------------------------------------------------------------------- the spec
+@dataclass(frozen=True)
+class _Spec:
+    """Everything a worker needs to rebuild the model (picklable, hashable)."""
+
+    regimen: tuple[str, ...]
+    species: str
+    params: tuple[tuple[str, float], ...]
+    genotype: str
+    cut: tuple[str, ...]
+    scale: tuple[tuple[str, float], ...]
+    clamp: tuple[Clamp, ...]
+    hours: float
+    tol: Tolerances = field(default_factory=Tolerances)
+
+
+@lru_cache(maxsize=8)
+def _setup_for(spec: _Spec):
+    return setup(list(spec.regimen), species=spec.species, params=dict(spec.params), genotype=spec.genotype,
+                 cut=spec.cut, scale=dict(spec.scale), clamp=spec.clamp)
+
+
+def _dose_owners(s) -> list[int | None]:
+    """For each event of the flat model, the index of the regimen dose it belongs to (None for clamps)."""
+    labels = [str(d) for d in s.regimen]
+    owners: list[int | None] = []
+    open_: dict[str, int] = {}
+    for ev in s.flat.events:
+        if ev.label.startswith("clamp "):
+            owners.append(None)
+        elif ev.label in labels:
+            k = labels.index(ev.label)
+            open_[ev.target] = k
+            owners.append(k)
+        else:  # end of an infusion, washout of a bath: the dose that opened this input
+            owners.append(open_.get(ev.target))
+    return owners
+
+
+def _resolve(s, key: str) -> tuple[str, object]:
+    """('param', index) | ('dose', [dose indices]) | ('time', dose index) for a vary/population key."""
+    flat = s.flat
+    doses = list(s.regimen)
+    if key.startswith(("dose:", "time:")):
+        kind, what = key.split(":", 1)
+        names = [f"{kind}:{i}" for i in range(len(doses))] + [f"{kind}:{d.compound}" for d in doses]
+        if what.isdigit() and int(what) < len(doses):
+            idx = [int(what)]
+        else:
+            idx = [i for i, d in enumerate(doses) if d.compound == what]
+        if not idx:
+            raise UnknownNameError("dose", key, names or ["(the regimen has no doses)"], context="vary")
+        if kind == "time":
+            if len(idx) != 1:
+                raise PlasticityError(f"vary: '{key}' names {len(idx)} doses; use 'time:<index>' to move one dose")
+            return "time", idx[0]
+        return "dose", idx
+    known = [p for p in flat.params if p not in flat.inputs]
+    if key not in known:
+        raise UnknownNameError("parameter", key, known + [f"dose:{i}" for i in range(len(doses))], context="vary")
+    return "param", flat.params.index(key)
+
+
+# ----------------------------------------------------------------------------- samplers
+def _is_range(v) -> bool:
+    return isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, (int, float, np.floating)) for x in v)
+
+
+def sample(
+    vary: Mapping[str, Sequence[float] | tuple[float, float]] | None,
+    *,
+    design: str = "grid",
+    n: int | None = None,
+    seed: int | None = 0,
+    population: Mapping[str, float] | None = None,
+    base: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """The design's sample: one row per member, one column per varied name.
+
+    grid: lists of values are crossed (a (low, high) range gives `n` evenly spaced points);
+    lhs/sobol: (low, high) ranges, `n` points (scipy.stats.qmc, seeded); population: each name in
+    `population` is its `base` value times a log-normal factor of mean 1 and the given CV (seeded).
+    """
+    vary = dict(vary or {})
+    if design not in DESIGNS:
+        raise UnknownNameError("design", design, DESIGNS, context="design")
+    if design == "population":
+        if not population:
+            raise PlasticityError("population: design='population' needs population={parameter: cv}, e.g. {'trkb_total': 0.3}")
+        if vary:
+            raise PlasticityError("vary: design='population' draws from `population` only; leave vary empty")
+        n = _count(n, "population")
+        rng = np.random.default_rng(seed)
+        cols = {}
+        for name, cv in population.items():
+            if not (isinstance(cv, (int, float)) and math.isfinite(cv) and cv >= 0):
+                raise PlasticityError(f"population: CV of '{name}' must be a finite number >= 0, got {cv!r}")
+            sigma = math.sqrt(math.log1p(cv * cv))
+            cols[name] = (base or {}).get(name, 1.0) * rng.lognormal(-0.5 * sigma * sigma, sigma, n)
+        return pd.DataFrame(cols)
+    if not vary:
+        raise PlasticityError("vary: nothing to vary; give vary={name: [values]} or {name: (low, high)}")
+    if design == "grid":
+        axes = []
+        for name, v in vary.items():
+            if _is_range(v):
+                axes.append(np.linspace(float(v[0]), float(v[1]), _count(n, "grid ranges")))
+            else:
+                vals = np.atleast_1d(np.asarray(v, dtype=float))
+                if vals.ndim != 1 or len(vals) == 0:
+                    raise PlasticityError(f"vary: '{name}' expected a list of values or a (low, high) range, got {v!r}")
+                axes.append(vals)
+        rows = np.array(list(itertools.product(*axes)), dtype=float)
+        return pd.DataFrame(rows, columns=list(vary))
+    for name, v in vary.items():
+        if not _is_range(v) or not v[0] <= v[1]:
+            raise PlasticityError(f"vary: design='{design}' needs a (low, high) range for '{name}', got {v!r}")
+    n = _count(n, design)
+    from scipy.stats import qmc
+
+    d = len(vary)
+    if design == "lhs":
+        unit = qmc.LatinHypercube(d=d, seed=seed).random(n)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # balance properties want n = 2**k; any n is still a valid sample
+            unit = qmc.Sobol(d=d, scramble=True, seed=seed).random(n)
+    lo = np.array([float(v[0]) for v in vary.values()])
+    hi = np.array([float(v[1]) for v in vary.values()])
+    return pd.DataFrame(lo + unit * (hi - lo), columns=list(vary))
+
+
+def parse_vary(text: str) -> tuple[str, tuple[float, float] | list[float]]:
+    """'name=low:high' -> (name, (low, high)); 'name=v1,v2' -> (name, [v1, v2])."""
+    name, sep, rhs = text.partition("=")
+    try:
+        if not sep or not name.strip():
+            raise ValueError
+        if ":" in rhs:
+            lo, hi = rhs.split(":")
+            return name.strip(), (float(lo), float(hi))
+        return name.strip(), [float(v) for v in rhs.split(",")]
+    except ValueError:
+        raise PlasticityError(f"--vary: expected NAME=LOW:HIGH or NAME=V1,V2,... such as ketamine_nmda_potency=500:3000, got {text!r}") from None
+
+
+def _count(n, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise PlasticityError(f"n: {what} needs a positive integer number of members, got {n!r}")
+    return int(n)
+
+
+# ----------------------------------------------------------------------------- one chunk
+def _member_inputs(s, keys: list[tuple[str, object]], values: np.ndarray):
+    """Parameter matrix, dose scale and dose times for rows of the sample."""
+    m = values.shape[0]
+    P = np.tile(s.p, (m, 1))
+    owners = _dose_owners(s)
+    n_ev = len(owners)
+    scale = np.ones((m, n_ev))
+    base_t = np.array([e.time_h for e in s.flat.events], dtype=float)
+    times = np.tile(base_t, (m, 1))
+    for c, (kind, what) in enumerate(keys):
+        col = values[:, c]
+        if kind == "param":
+            P[:, what] = col
+        elif kind == "dose":
+            for e, o in enumerate(owners):
+                if o in what:
+                    scale[:, e] *= col
+        else:
+            evs = [e for e, o in enumerate(owners) if o == what]
+            first = min(base_t[e] for e in evs)
+            for e in evs:
+                times[:, e] = col + (base_t[e] - first)
+    return P, scale, times
+
+
+def _run_chunk(spec: _Spec, keys: list[str], values: np.ndarray, start_h: float, metrics: tuple, trajectories: bool):
+    """Metrics table (and trajectories) of one chunk; runs in a worker."""
+    s = _setup_for(spec)
+    resolved = [_resolve(s, k) for k in keys]
+    P, scale, ev_times = _member_inputs(s, resolved, values)
+    t = time_grid(start_h, spec.hours, None)
+    out = run_batch(s, P, t, dose_scale=scale, dose_times=ev_times, tol=spec.tol)
+    veh = run_batch(s, P, t, dose_scale=0.0, dose_times=ev_times, tol=spec.tol)
+    Y, status = out
+    status = [a if a != OK else (b if b != OK else OK) for a, b in zip(status, veh[1], strict=True)]
+    obs = observe_batch(s, Y, out.params)
+    vobs = observe_batch(s, veh[0], veh.params)
+    table = {}
+    with np.errstate(all="ignore"):
+        for fn in metrics:
+            table.update(fn(t, obs, vobs))
+    table["status"] = status
+    traj = None
+    if trajectories:
+        traj = (t, {k: v.astype(np.float32) for k, v in obs.items()})
+    return pd.DataFrame(table), traj
+
+
+# ----------------------------------------------------------------------------- output folder
+class _Output:
+    """One Parquet file per chunk in a folder, a manifest naming the sweep, and a lock with a pid."""
+
+    def __init__(self, path: str | Path, manifest: dict):
+        self.dir = Path(path)
+        if self.dir.exists() and not self.dir.is_dir():
+            raise PlasticityError(f"out: '{self.dir}' exists and is a file; a sweep writes a folder of Parquet chunks, choose a new path")
+        if not self.dir.parent.exists():
+            raise PlasticityError(f"out: folder '{self.dir.parent}' does not exist; create it or choose another path")
+        self.dir.mkdir(exist_ok=True)
+        self._lock()
+        try:
+            mpath = self.dir / MANIFEST
+            if mpath.exists():
+                old = json.loads(mpath.read_text())
+                if old.get("key") != manifest["key"]:
+                    raise PlasticityError(
+                        f"out: '{self.dir}' holds a different sweep (settings or sample differ); "
+                        "delete it or choose another path to start this one"
+                    )
+            else:
+                atomic_write(mpath, lambda tmp: tmp.write_text(json.dumps(manifest, indent=1, default=str)))
+        except BaseException:
+            self.release()
+            raise
+
+    def _lock(self) -> None:
+        lock = self.dir / LOCK
+        for _ in range(2):
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    pid = int(lock.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    pid = 0
+                if pid and _alive(pid):
+                    raise PlasticityError(
+                        f"out: another sweep (pid {pid}) is writing to '{self.dir}'; wait for it to finish or choose another path"
+                    ) from None
+                lock.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            with os.fdopen(fd, "w") as fh:
+                fh.write(str(os.getpid()))
+            return
+        raise PlasticityError(f"out: could not take the lock '{lock}'")
+
+    def release(self) -> None:
+        (self.dir / LOCK).unlink(missing_ok=True)
+
+    def chunk_path(self, i: int) -> Path:
+        return self.dir / f"chunk-{i:06d}.parquet"
+
+    def done(self, i: int) -> bool:
+        return self.chunk_path(i).exists()
+
+    def write(self, i: int, df: pd.DataFrame) -> None:
+        atomic_write(self.chunk_path(i), lambda tmp: df.to_parquet(tmp, index=False))
+
+    def read(self, n_chunks: int) -> pd.DataFrame:
+        return pd.concat([pd.read_parquet(self.chunk_path(i)) for i in range(n_chunks)], ignore_index=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ----------------------------------------------------------------------------- execution
+def _executor(scheduler, workers: int | None, n_tasks: int):
+    """(submit(fn, *args) -> future, as_completed, close) for a local pool, inline, or Dask."""
+    if scheduler is not None:
+        try:
+            from distributed import Client
+            from distributed import as_completed as dask_completed
+        except ImportError:
+            raise PlasticityError("scheduler: Dask is not installed; pip install 'plasticity[sweep]' (dask[distributed])") from None
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        own = client is not scheduler
+        return (lambda fn, *a: client.submit(fn, *a, pure=False)), dask_completed, (client.close if own else (lambda: None))
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1 or n_tasks <= 1:
+        def submit_inline(fn, *a):
+            return _LazyInline(fn, a)
+
+        return submit_inline, (lambda fs: iter(fs)), (lambda: None)
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # fork: workers inherit the compiled model, and scripts without a __main__ guard still work
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    pool = ProcessPoolExecutor(max_workers=min(workers, n_tasks), mp_context=ctx)
+    return pool.submit, as_completed, (lambda: pool.shutdown(cancel_futures=True))
+
+
+class _LazyInline:
+    """A 'future' that runs its task when asked for the result (the inline executor)."""
+
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+
+    def result(self):
+        return self.fn(*self.args)
+
+
+def sweep(
+    regimen=(),
+    *,
+    species: str = "mouse",
+    vary: Mapping[str, Sequence[float] | tuple[float, float]] | None = None,
+    design: str = "grid",
+    n: int | None = None,
+    seed: int | None = 0,
+    population: Mapping[str, float] | None = None,
+    metrics: Iterable[str | Callable] | None = None,
+    hours: float = 72.0,
+    out: str | Path | None = None,
+    chunk_size: int = 250,
+    scheduler=None,
+    workers: int | None = None,
+    trajectories: bool = False,
+    params: Mapping[str, float] | None = None,
+    genotype: str = "wild_type",
+    cut: Iterable[str] | str = (),
+    scale: Mapping[str, float] | None = None,
+    clamp: Iterable[Clamp] | Clamp = (),
+    tolerances: Tolerances = Tolerances(),
+    progress: bool = False,
+):
+    """Run one regimen over many members; returns a DataFrame, one row per member.
+
+    >>> sweep("ketamine 10 mg/kg ip", vary={"ketamine_nmda_potency": (500, 3000), "dose:0": (1, 30)},
+    ...       design="lhs", n=1000, seed=1, out="sweep.parquet")
+
+    Columns: `member`, the varied names, the metrics (spine change vs vehicle at 24/48/72 h, peaks,
+    AUCs, time above baseline, hallucinogenic exposure) and `status` ("ok" or "failed: <reason>").
+    `vary` keys: a model parameter, "dose:<i>" / "dose:<compound>" (a multiplier of that dose),
+    "time:<i>" (the dose's time in h). `out` (a folder of Parquet chunks) makes the sweep resumable.
+    `scheduler`: None (local process pool of `workers`), a Dask scheduler address or a Client.
+    `trajectories=True` returns (table, trajectories): an xarray Dataset (member x time) if xarray is
+    installed, else a long DataFrame.
+    """
+    reg = Regimen.coerce(regimen)
+    cut_t = (cut,) if isinstance(cut, str) else tuple(cut)
+    clamp_t = (clamp,) if isinstance(clamp, Clamp) else tuple(clamp)
+    spec = _Spec(tuple(str(d) for d in reg), species, tuple(sorted((params or {}).items())), str(genotype), cut_t,
+                 tuple(sorted((scale or {}).items())), clamp_t, float(hours), tolerances)
+    s = _setup_for(spec)
+    time_grid(0.0, hours, None)  # validates hours
+    base = dict(zip(s.flat.params, s.p, strict=True))
+    keys = list(population or {}) if design == "population" else list(vary or {})
+    resolved = [_resolve(s, k) for k in keys]
+    base_values = {k: (base[s.flat.params[w]] if kind == "param" else 1.0) for k, (kind, w) in zip(keys, resolved, strict=True)}
+    for k, (kind, w) in zip(keys, resolved, strict=True):
+        if kind == "time":
+            base_values[k] = min(e.time_h for e, o in zip(s.flat.events, _dose_owners(s), strict=True) if o == w)
+    table = sample(vary, design=design, n=n, seed=seed, population=population, base=base_values)
+    fns = _metric_functions(metrics)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise PlasticityError(f"chunk_size: expected a positive integer, got {chunk_size!r}")
+    values = table.to_numpy(dtype=float) if keys else np.zeros((len(table), 0))
+    ev_t = [e.time_h for e in s.flat.events if math.isfinite(e.time_h)]
+    start = min([reg.start_h, 0.0, *ev_t])
+    for k, (kind, _w) in zip(keys, resolved, strict=True):
+        if kind == "time":
+            start = min(start, float(np.min(table[k])))
+    n_members = len(table)
+    chunks = [(i, slice(a, min(a + chunk_size, n_members))) for i, a in enumerate(range(0, n_members, chunk_size))]
+    key = hashlib.sha256(
+        json.dumps([repr(spec), keys, values.tobytes().hex(), [getattr(f, "__name__", str(f)) for f in fns], start, chunk_size]).encode()
+    ).hexdigest()[:16]
+    manifest = {"key": key, "members": n_members, "chunks": len(chunks), "chunk_size": chunk_size, "version": version(),
+                "model_hash": s.library.hash, "regimen": list(spec.regimen), "species": species, "design": design, "seed": seed,
+                "vary": {k: (list(v) if not isinstance(v, (int, float)) else v) for k, v in (vary or population or {}).items()}}
+    output = _Output(out, manifest) if out is not None else None
+    try:
+        results: dict[int, pd.DataFrame] = {}
+        trajs: dict[int, tuple] = {}
+        todo = [(i, sl) for i, sl in chunks if output is None or not output.done(i)]
+        submit, completed, close = _executor(scheduler, workers, len(todo))
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=n_members, initial=n_members - sum(sl.stop - sl.start for _, sl in todo), unit="member")
+        try:
+            futures = {}
+            for i, sl in todo:
+                futures[submit(_run_chunk, spec, keys, values[sl], start, tuple(fns), trajectories)] = (i, sl)
+            for fut in completed(list(futures)):
+                i, sl = futures[fut]
+                df, traj = fut.result()
+                df.insert(0, "member", np.arange(sl.start, sl.stop))
+                for c, k in enumerate(keys):
+                    df.insert(1 + c, k, values[sl, c])
+                if output is not None:
+                    output.write(i, df)
+                results[i] = df
+                if traj is not None:
+                    trajs[i] = traj
+                if bar is not None:
+                    bar.update(sl.stop - sl.start)
+        finally:
+            close()
+            if bar is not None:
+                bar.close()
+        if output is not None:
+            final = output.read(len(chunks))
+        else:
+            final = pd.concat([results[i] for i, _ in chunks], ignore_index=True) if chunks else pd.DataFrame()
+    finally:
+        if output is not None:
+            output.release()
+    if not trajectories:
+        return final
+    return final, _trajectory_table(trajs, chunks)
+
+
+def _trajectory_table(trajs: dict[int, tuple], chunks: list):
+    missing = [i for i, _ in chunks if i not in trajs]
+    if missing:
+        raise PlasticityError("trajectories: chunks finished by an earlier run have no trajectories; rerun with a new `out` path")
+    t = trajs[chunks[0][0]][0]
+    cols = trajs[chunks[0][0]][1].keys()
+    data = {c: np.concatenate([trajs[i][1][c] for i, _ in chunks]) for c in cols}
+    members = np.arange(next(iter(data.values())).shape[0])
+    try:
+        import xarray as xr
+    except ImportError:
+        long = {"member": np.repeat(members, len(t)), "time_h": np.tile(t, len(members))}
+        long.update({c: v.ravel() for c, v in data.items()})
+        return pd.DataFrame(long)
+    return xr.Dataset({c: (("member", "time_h"), v) for c, v in data.items()}, coords={"member": members, "time_h": t})
+
+
+def _metric_functions(metrics) -> list[Callable]:
+    """Standard metrics (optionally a subset by name) plus user callables f(t, readouts, vehicle) -> {name: array}."""
+    if metrics is None:
+        return [standard_metrics]
+    names, fns = [], []
+    for m in metrics:
+        if callable(m):
+            fns.append(m)
+        elif isinstance(m, str):
+            if m not in METRICS:
+                raise UnknownNameError("metric", m, METRICS, context="metrics")
+            names.append(m)
+        else:
+            raise PlasticityError(f"metrics: expected metric names or callables f(t, readouts, vehicle), got {m!r}")
+    if names:
+        fns.insert(0, _Subset(tuple(names)))
+    return fns
+
+
+@dataclass(frozen=True)
+class _Subset:
+    names: tuple[str, ...]
+
+    @property
+    def __name__(self) -> str:
+        return "standard:" + ",".join(self.names)
+
+    def __call__(self, t, readouts, vehicle):
+        full = standard_metrics(t, readouts, vehicle)
+        return {k: full[k] for k in self.names if k in full}
