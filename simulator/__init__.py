@@ -15,6 +15,7 @@ from ._modelfiles import load_library
 from ._plot import style
 from ._regimen import Dose, Regimen, parse_dose
 from ._sbml import from_sbml, to_sbml
+from ._sensitivity import Sensitivity, global_sensitivity, local_sensitivity, sensitivity
 from ._simulate import Result, simulate, version
 from ._solve import Tolerances
 from ._sweep import sweep
@@ -29,15 +30,19 @@ __all__ = [
     "Regimen",
     "RegimenError",
     "Result",
+    "Sensitivity",
     "SimulationError",
     "Tolerances",
     "UnknownNameError",
     "dose_response",
+    "global_sensitivity",
     "from_sbml",
     "load_library",
+    "local_sensitivity",
     "metrics",
     "parse_dose",
     "read_table",
+    "sensitivity",
     "run_batch",
     "show_model",
     "simulate",

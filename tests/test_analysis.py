@@ -75,3 +75,43 @@ def test_mouse_ketamine_spine_gain_is_an_inverted_u_peaking_between_3_and_30():
     dr = simulator.dose_response("ketamine", [1, 3, 10, 30, 80], species="mouse", readout="spine_gain_24h")
     assert dr.inverted_u, dr.summary()
     assert 3 <= dr.peak_dose <= 30, dr.summary()
+
+
+# ---------------------------------------------------------------- sensitivity
+SOBOL_PARAMS = ["k_glutamate", "w_bdnf_feedback", "k_synaptic_protein", "mtorc1_half_activation"]
+
+
+def test_local_sensitivity_matches_independent_single_runs():
+    sens = simulator.local_sensitivity(["ketamine 10 mg/kg ip"], params=["k_synaptic_protein", "w_bdnf_feedback"], times=[6, 24])
+    for name in ("k_synaptic_protein", "w_bdnf_feedback"):
+        v = simulator.load_library().pathway.parameters[name].value
+        h = 0.01
+        up = simulator.simulate(["ketamine 10 mg/kg ip"], hours=24, params={name: v * math.exp(h)}).spine_gain(24)
+        dn = simulator.simulate(["ketamine 10 mg/kg ip"], hours=24, params={name: v * math.exp(-h)}).spine_gain(24)
+        mid = simulator.simulate(["ketamine 10 mg/kg ip"], hours=24).spine_gain(24)
+        expected = (up - dn) / (2 * h) / mid
+        got = sens.table.query("param == @name and time_h == 24")["s"].item()
+        assert got == pytest.approx(expected, rel=0.02, abs=1e-4)
+
+
+def test_sobol_indices_are_consistent_at_every_time(tmp_path):
+    times = list(range(1, 25))
+    sens = simulator.global_sensitivity(["ketamine 10 mg/kg ip"], method="sobol", params=SOBOL_PARAMS, times=times, n=64)
+    tab = sens.table
+    assert sorted(tab["time_h"].unique()) == times and len(tab) == len(times) * len(SOBOL_PARAMS)
+    assert (tab["S1"] >= -tab["S1_conf"]).all() and (tab["S1"] <= 1 + tab["S1_conf"]).all()
+    assert (tab["ST"] >= tab["S1"] - tab["S1_conf"] - tab["ST_conf"]).all()
+    sens.plot(tmp_path / "sobol.png", time_h=24)
+    assert (tmp_path / "sobol.png").stat().st_size > 0
+
+
+def test_morris_ranks_an_irrelevant_parameter_low():
+    # k_glutamate sets how fast glutamate relaxes; it hardly moves spines at 24 h against the feedback weights
+    sens = simulator.global_sensitivity(["ketamine 10 mg/kg ip"], method="morris", params=SOBOL_PARAMS, times=[24], n=8)
+    mu = sens.table.set_index("param")["mu_star"]
+    assert (mu >= 0).all() and mu.max() > 0
+
+
+def test_global_sensitivity_rejects_times_without_variance():
+    with pytest.raises(simulator.PlasticityError, match="does not vary"):
+        simulator.global_sensitivity(["ketamine 10 mg/kg ip at 2 h"], params=SOBOL_PARAMS[:2], times=[1], n=8)
