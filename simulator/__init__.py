@@ -18,11 +18,14 @@ from ._sbml import from_sbml, to_sbml
 from ._sensitivity import Sensitivity, global_sensitivity, local_sensitivity, sensitivity
 from ._simulate import Result, simulate, version
 from ._solve import Tolerances
+from ._steadystate import Continuation, SteadyState, continuation, steady_states
 from ._sweep import sweep
 from ._textview import show_model
+from ._validation import load_targets, validate
 
 __all__ = [
     "Clamp",
+    "Continuation",
     "Dose",
     "DoseResponse",
     "ModelFileError",
@@ -32,8 +35,10 @@ __all__ = [
     "Result",
     "Sensitivity",
     "SimulationError",
+    "SteadyState",
     "Tolerances",
     "UnknownNameError",
+    "continuation",
     "dose_response",
     "global_sensitivity",
     "from_sbml",
@@ -43,6 +48,7 @@ __all__ = [
     "parse_dose",
     "read_table",
     "sensitivity",
+    "steady_states",
     "run_batch",
     "show_model",
     "simulate",
@@ -50,4 +56,6 @@ __all__ = [
     "sweep",
     "to_sbml",
     "version",
+    "load_targets",
+    "validate",
 ]

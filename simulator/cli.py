@@ -190,6 +190,27 @@ def _sweep_cmd(args: argparse.Namespace) -> int:
     return 0 if ok == len(df) else 1
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from ._validation import validate
+
+    details: dict = {}
+    df = validate(args.ids, _details=details)
+    w = max(len(t) for t in df["title"]) if len(df) else 10
+    print(f"{'id':<4} {'target':<{w}} {'conf':<4} {'simulated':>10}  {'status':<12} expected  [source]")
+    for r in df.itertuples():
+        sim = "" if r.simulated != r.simulated else f"{r.simulated:.3g} {r.unit}"
+        print(f"{r.id:<4} {r.title:<{w}} {r.confidence:<4} {sim:>10}  {r.status:<12} {r.expected}  [{r.source}]")
+    n = df["status"].value_counts()
+    r_miss = df[(df["status"] == "miss") & (df["confidence"] == "R")]
+    print(f"{n.get('pass', 0)} pass, {n.get('miss', 0)} miss ({len(r_miss)} R), {n.get('not run', 0)} not run, {n.get('out of scope', 0)} out of scope")
+    if args.report:
+        from ._report import write_report
+
+        for path in write_report(df, details["runner"], args.report):
+            print(f"wrote {path}")
+    return 1 if args.strict and len(r_miss) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plasticity",
@@ -235,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     swp.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://host:8786")
     swp.set_defaults(func=_sweep_cmd)
+    val = sub.add_parser("validate", help="run the literature validation targets (literature.md section 10) and report pass/miss")
+    val.add_argument("--ids", nargs="+", metavar="ID", help="only these targets (an id such as 15a, or an item number such as 15)")
+    val.add_argument("--report", metavar="DIR", help="write DIR/validation.md and DIR/validation.png")
+    val.add_argument("--strict", action="store_true", help="exit 1 when an (R) target misses")
+    val.set_defaults(func=_validate)
     return parser
 
 

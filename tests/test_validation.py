@@ -1,0 +1,195 @@
+"""Validation framework: the target table, each observation kind on synthetic data, and the full validation (marked)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulator
+from simulator import ModelFileError
+from simulator import _validation as V
+
+T = np.linspace(0.0, 10.0, 2001)
+
+
+def test_table_loads_and_rows_are_well_formed():
+    targets, experiments = V.load_targets()
+    assert len(targets) >= 60
+    assert {t.item for t in targets} == set(range(1, 20))  # every item of section 10
+    for t in targets:
+        assert t.confidence in ("R", "C") and t.expected and t.source and t.title
+        if t.kind in V.SKIP_KINDS:
+            assert t.reason
+        else:
+            assert t.experiment in experiments
+            assert t.kind == "less_than" or t.low <= t.high
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "validation.toml"
+    p.write_text('[experiments.e]\nregimen = []\nspecies = "mouse"\nhours = 1\n\n' + text)
+    return p
+
+
+GOOD = '[[targets]]\nid = "x1"\nitem = 1\ntitle = "t"\nconfidence = "R"\nexpected = "e"\nsource = "s"\nexperiment = "e"\n'
+
+
+@pytest.mark.parametrize(
+    "extra, key",
+    [
+        ('kind = "peak"\ncolumn = "glutamate"\n', "range"),
+        ('kind = "peak"\nrange = [1, 2]\n', "column"),
+        ('kind = "nonsense"\nrange = [1, 2]\n', "kind"),
+        ('kind = "peak"\ncolumn = "glutamate"\nrange = [3, 2]\n', "range"),
+        ('kind = "peak_time"\ncolumn = "glutamate"\nrange = [1, 2]\nunit = "fortnight"\n', "unit"),
+        ('kind = "peak"\ncolumn = "glutamate"\nrange = [1, 2]\nbogus = 1\n', "bogus"),
+        ('kind = "out_of_scope"\n', "reason"),
+    ],
+)
+def test_malformed_row_names_row_and_key(tmp_path, extra, key):
+    with pytest.raises(ModelFileError) as err:
+        V.load_targets(_write(tmp_path, GOOD + extra))
+    assert "x1" in str(err.value) and key in str(err.value)
+
+
+def test_unknown_experiment_and_bad_confidence(tmp_path):
+    with pytest.raises(ModelFileError, match="unknown experiment"):
+        V.load_targets(_write(tmp_path, GOOD.replace('experiment = "e"', 'experiment = "zz"') + 'kind = "peak"\ncolumn = "a"\nrange = [0, 1]\n'))
+    with pytest.raises(ModelFileError, match="confidence"):
+        V.load_targets(_write(tmp_path, GOOD.replace('"R"', '"maybe"') + 'kind = "peak"\ncolumn = "a"\nrange = [0, 1]\n'))
+
+
+# ------------------------------------------------------------------------------------------ observation kinds, known answers
+def test_halflife_of_exponential():
+    x = 100 * np.exp(-math.log(2) * T / 1.5)
+    assert V.halflife(T, x) == pytest.approx(1.5, rel=1e-3)
+    assert V.halflife(T, x, window=[2, 8]) == pytest.approx(1.5, rel=1e-3)
+    assert math.isnan(V.halflife(T, np.ones_like(T)))
+
+
+def test_halflife_after_absorption_peak():
+    ka, ke = 5.0, math.log(2) / 2.0
+    x = (np.exp(-ke * T) - np.exp(-ka * T))
+    assert V.halflife(T, x, window=[4, 10]) == pytest.approx(2.0, rel=1e-3)
+
+
+def test_peak_peak_time_value_at_fraction():
+    x = 1 + 2 * np.exp(-((T - 3) ** 2))
+    assert V.peak(T, x) == pytest.approx(3.0)
+    assert V.peak_time(T, x) == pytest.approx(3.0)
+    assert V.peak_time(T, x, window=[5, 10]) == pytest.approx(5.0)
+    assert V.value_at(T, x, 3.0) == pytest.approx(3.0)
+    assert V.fraction_of_peak_at(T, x, 3.0 + math.sqrt(math.log(2)), baseline=1.0) == pytest.approx(0.5, rel=1e-3)
+
+
+def test_return_time():
+    x = 1 + 2 * np.exp(-T)  # peak 3 at t = 0, below 1.2 when 2 e^-t = 0.2
+    assert V.return_time(T, x, threshold=1.2) == pytest.approx(math.log(10), rel=1e-4)
+    assert V.return_time(T, x, threshold_fraction=0.5, from_h=1.0) == pytest.approx(math.log(4) - 1.0, rel=1e-3)
+    assert math.isnan(V.return_time(T, x, threshold=0.5))
+
+
+def test_drift_auc_ec50():
+    assert V.max_abs_drift_pct(T, 1 + 0.01 * T) == pytest.approx(10.0)
+    assert V.auc(T, np.full_like(T, 2.0)) == pytest.approx(20.0)
+    c = np.logspace(-2, 3, 40)
+    assert V.ec50(c, c / (c + 1.7)) == pytest.approx(1.7, rel=0.05)
+    assert V.ec50(c, c / (c + 1.7), level=0.5) == pytest.approx(1.7, rel=0.02)
+
+
+class FakeRunner:
+    """Synthetic time courses: a drug run, a reference run and a vehicle."""
+
+    def __init__(self):
+        t = T
+        self.tc = {
+            "drug": pd.DataFrame({"time_h": t, "spine_density": 1.0 + 0.4 * (1 - np.exp(-t)), "x_plasma_nM": 1000 * np.exp(-t)}),
+            "half": pd.DataFrame({"time_h": t, "spine_density": 1.0 + 0.2 * (1 - np.exp(-t)), "x_plasma_nM": 500 * np.exp(-t)}),
+        }
+
+    def run(self, name, c=None):
+        if c is not None:
+            return pd.DataFrame({"time_h": T, "occ": np.full_like(T, c / (c + 300.0))})
+        return self.tc[name]
+
+    def vehicle(self, name):
+        return pd.DataFrame({"time_h": T, "spine_density": np.ones_like(T), "x_plasma_nM": np.zeros_like(T)})
+
+    def molar_mass(self, compound):
+        return 250.0
+
+
+def test_composite_kinds_on_fake_runner():
+    r = FakeRunner()
+    gain = {"kind": "change_pct", "column": "spine_density", "at_h": 10}
+    assert V.observe(gain, "drug", r) == pytest.approx(40 * (1 - math.exp(-10)), rel=1e-6)
+    assert V.observe({"kind": "ratio_to_reference", "metric": gain, "reference": "drug"}, "half", r) == pytest.approx(0.5)
+    assert V.observe({"kind": "less_than", "metric": gain, "reference": "drug"}, "half", r) < 0
+    assert V.observe({"kind": "excess_at", "column": "spine_density", "at_h": 10}, "drug", r) == pytest.approx(0.4, rel=1e-3)
+    assert V.observe({"kind": "conc_ng_ml", "compound": "x", "at_h": 0}, "drug", r) == pytest.approx(250.0)
+    assert V.observe({"kind": "peak_time", "column": "x_plasma_nM"}, "drug", r, "min") == pytest.approx(0.0)
+    assert V.observe({"kind": "halflife", "column": "x_plasma_nM"}, "drug", r, "min") == pytest.approx(60 * math.log(2), rel=1e-3)
+    assert V.observe({"kind": "tau", "column": "x_plasma_nM"}, "drug", r, "h") == pytest.approx(1.0, rel=1e-3)
+    conc = {"kind": "ec50", "column": "occ", "concentrations": list(np.logspace(0, 5, 60)), "at_h": 0.5, "level": 0.5}
+    assert V.observe(conc, "series", r, "uM") == pytest.approx(0.3, rel=0.02)
+    window = {"kind": "change_pct", "column": "spine_density", "window": [0, 10], "stat": "max"}
+    assert V.observe(window, "drug", r) == pytest.approx(40 * (1 - math.exp(-10)), rel=1e-3)
+
+
+def test_judge_statuses():
+    t = V.Target("a", 1, "t", "R", "peak", "e", "s", low=1.0, high=2.0)
+    assert V._judge(t, 1.5)[0] == "pass"
+    assert V._judge(t, 2.5) == ("miss", "2.5 is above the accepted range [1, 2]")
+    assert V._judge(t, math.nan)[0] == "miss"
+
+
+def test_validate_subset_missing_compound_and_skips(tmp_path):
+    p = tmp_path / "v.toml"
+    p.write_text(
+        '[experiments.nope]\nregimen = ["unobtainium 1 mg/kg ip"]\nspecies = "mouse"\nhours = 1\n\n'
+        '[[targets]]\nid = "1a"\nitem = 1\ntitle = "t"\nconfidence = "R"\nexpected = "e"\nsource = "s"\nexperiment = "nope"\n'
+        'kind = "peak"\ncolumn = "glutamate"\nrange = [1, 2]\n\n'
+        '[[targets]]\nid = "2a"\nitem = 2\ntitle = "swim"\nconfidence = "C"\nexpected = "e"\nsource = "s"\nkind = "out_of_scope"\nreason = "behaviour"\n'
+    )
+    df = simulator.validate(path=p)
+    assert list(df.columns) == V.COLUMNS
+    assert df.set_index("id")["status"].to_dict() == {"1a": "not run", "2a": "out of scope"}
+    assert "unobtainium" in df.set_index("id").loc["1a", "note"]
+    assert list(simulator.validate(["2"], path=p)["id"]) == ["2a"]
+    with pytest.raises(simulator.UnknownNameError):
+        simulator.validate(["99z"], path=p)
+
+
+def test_validate_runs_one_real_item_and_reports(tmp_path):
+    details: dict = {}
+    df = simulator.validate(["16"], _details=details)
+    assert set(df["id"]) == {"16a", "16b", "16c"}
+    assert df["status"].isin(["pass", "miss"]).all() and df["simulated"].notna().all()
+    assert len(details["runner"].cache) == 1  # the three rows share one vehicle run
+    from simulator._report import write_report
+
+    md, png = write_report(df, details["runner"], tmp_path)
+    assert "16a" in md.read_text() and png.stat().st_size > 1000
+
+
+def test_cli_validate_exit_codes(tmp_path, capsys):
+    from simulator.cli import main
+
+    assert main(["validate", "--ids", "16c", "2c"]) == 0
+    out = capsys.readouterr().out
+    assert "16c" in out and "out of scope" in out
+    assert main(["validate", "--ids", "nonexistent"]) == 2
+
+
+@pytest.mark.validation
+def test_full_validation_meets_the_bar():
+    df = simulator.validate()
+    judged = df[df["status"].isin(["pass", "miss", "not run"])]
+    r_miss = judged[(judged["confidence"] == "R") & (judged["status"] != "pass")]
+    assert r_miss.empty, "(R) targets missing:\n" + r_miss[["id", "title", "simulated", "note"]].to_string()
+    frac = (judged["status"] == "pass").mean()
+    assert frac >= 0.9, f"only {frac:.0%} of in-scope targets pass"
