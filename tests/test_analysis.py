@@ -115,3 +115,24 @@ def test_morris_ranks_an_irrelevant_parameter_low():
 def test_global_sensitivity_rejects_times_without_variance():
     with pytest.raises(simulator.PlasticityError, match="does not vary"):
         simulator.global_sensitivity(["ketamine 10 mg/kg ip at 2 h"], params=SOBOL_PARAMS[:2], times=[1], n=8)
+
+
+# ---------------------------------------------------------------- steady states and continuation
+def test_baseline_is_a_stable_steady_state_and_is_found():
+    found = simulator.steady_states(starts=12)
+    assert found
+    base = [ss for ss in found if abs(ss["mtorc1"] - 1.0) < 1e-6]
+    assert base and base[0].stable
+    for ss in found:  # every reported state really is one
+        assert np.all(ss.y >= -1e-9)
+
+
+def test_continuation_tracks_stability_from_eigenvalues(tmp_path):
+    c = simulator.continuation("w_bdnf_feedback", np.linspace(0.0, 3.0, 7), starts=3)
+    fwd = c.table[c.table["branch"] == "forward"]
+    assert len(fwd) + sum(1 for f in c.failed if f[1] == "forward") == 7
+    assert (c.table["stable"] == (c.table["max_real_eig"] < 0)).all()
+    assert isinstance(c.bistable, bool) and c.param in c.summary()
+    c.plot(tmp_path / "cont.png")
+    with pytest.raises(simulator.UnknownNameError):
+        simulator.continuation("w_bdnf_feedbak", [0.1, 0.2])
