@@ -101,13 +101,13 @@ def figure(df: pd.DataFrame):
         ax.set_ylim(-0.8, len(judged) - 0.2)
         ax.axvline(-1, color="0.6", lw=0.5, ls=":")
         ax.axvline(1, color="0.6", lw=0.5, ls=":")
-        ax.set_xlabel("simulated, normalised: accepted band = [-1, 1] (grey; open-ended bands run to the edge); clipped at ±4")
+        ax.set_xlabel("simulated, normalised so the accepted band is [-1, 1]\n(open-ended bands run to the edge; values beyond ±4 clipped, shown as arrows)", fontsize=7)
         from matplotlib.lines import Line2D
 
         ax.legend(handles=[Line2D([], [], marker="o", ls="", color=PASS, label="pass"), Line2D([], [], marker="X", ls="", color=MISS, label="miss"),
-                           Line2D([], [], color="0.8", lw=6, label="accepted range")], loc="upper right", fontsize=7, frameon=True)
+                           Line2D([], [], color="0.8", lw=6, label="accepted range")], loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=7, frameon=False)
         n = df["status"].value_counts()
-        ax.set_title(f"Validation: {n.get('pass', 0)} pass, {n.get('miss', 0)} miss, {n.get('not run', 0)} not run", fontsize=9)
+        ax.set_title(f"\nValidation: {n.get('pass', 0)} pass, {n.get('miss', 0)} miss, {n.get('not run', 0)} not run", fontsize=9)
         fig.tight_layout()
     return fig
 
