@@ -107,7 +107,7 @@ def figure(df: pd.DataFrame):
         ax.legend(handles=[Line2D([], [], marker="o", ls="", color=PASS, label="pass"), Line2D([], [], marker="X", ls="", color=MISS, label="miss"),
                            Line2D([], [], color="0.8", lw=6, label="accepted range")], loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=7, frameon=False)
         n = df["status"].value_counts()
-        ax.set_title(f"\nValidation: {n.get('pass', 0)} pass, {n.get('miss', 0)} miss, {n.get('not run', 0)} not run", fontsize=9)
+        ax.set_title(f"Validation: {n.get('pass', 0)} pass, {n.get('miss', 0)} miss, {n.get('not run', 0)} not run", fontsize=9, pad=16)
         fig.tight_layout()
     return fig
 
