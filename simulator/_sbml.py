@@ -16,7 +16,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-
 import sympy as sp
 
 from ._compose import Clamp, DoseEvent, FlatModel, _toposort
@@ -177,7 +176,7 @@ def flat_to_sbml(flat: FlatModel, p: Iterable[float], y0: Iterable[float], *, mo
     """SBML L3V2 text for a flat model at parameter vector `p` (after prepare()) and initial states `y0`."""
     from ._solve import event_amount
 
-    values = dict(zip(flat.params, (float(v) for v in p)))
+    values = dict(zip(flat.params, (float(v) for v in p), strict=True))
     w = _Writer(model_id)
     c = w.model.createCompartment()
     _check(c.setId("brain"), "compartment id")
@@ -201,7 +200,7 @@ def flat_to_sbml(flat: FlatModel, p: Iterable[float], y0: Iterable[float], *, mo
         else:
             note = m.source + (f" (plausible range {m.range[0]:g} to {m.range[1]:g})" if m and m.range else "") if m else ""
             w.parameter(name, values[name], m.unit if m else "", True, note)
-    for name, v in zip(flat.states, y0):
+    for name, v in zip(flat.states, y0, strict=True):
         w.parameter(name, float(v), flat.units.get(name, ""), False, "state: " + flat.descriptions.get(name, name), name=flat.descriptions.get(name, ""))
     for name, _ in flat.assignments:
         w.parameter(name, None, flat.units.get(name, ""), False, flat.descriptions.get(name, ""))
@@ -211,7 +210,7 @@ def flat_to_sbml(flat: FlatModel, p: Iterable[float], y0: Iterable[float], *, mo
         w.rule("assignment", name, expr)
     for col, expr, _ in flat.readouts:
         w.rule("assignment", READOUT_PREFIX + col, expr)
-    for name, expr in zip(flat.states, flat.odes):
+    for name, expr in zip(flat.states, flat.odes, strict=True):
         w.rule("rate", name, expr)
     for k, ev in enumerate(events):
         w.event(f"dose_{k}", float(ev.time_h), ev.target, float(event_amount(holder, ev, pv)), ev.label)
@@ -355,7 +354,7 @@ class _Importer:
 
     # ---- model
     def run(self) -> FlatModel:
-        ls, m = self.ls, self.m
+        m = self.m
         if m.getNumConstraints():
             pass  # constraints only check a run; they do not change it
         for i in range(m.getNumRules()):
@@ -512,7 +511,7 @@ class _Importer:
         )
 
     def events(self, values, states, params, init_exprs, known) -> tuple[list[DoseEvent], list[str]]:
-        ls, m = self.ls, self.m
+        m = self.m
         env = {sp.Symbol(n): sp.Float(values[n], 17) for n in params}
         found: list[tuple[float, int, str, str, object]] = []
         for i in range(m.getNumEvents()):

@@ -16,10 +16,10 @@ def _expr(e: sp.Expr) -> str:
 
 def model_text(flat: FlatModel, p: Iterable[float] | None = None, y0: Iterable[float] | None = None, *, title: str = "plasticity") -> str:
     """States with their ODEs and initial values, assignments, readouts, parameters (value, unit, source) and dose events."""
-    values = dict(zip(flat.params, p)) if p is not None else dict(flat.values)
-    init = dict(zip(flat.states, y0)) if y0 is not None else {}
+    values = dict(zip(flat.params, p, strict=True)) if p is not None else dict(flat.values)
+    init = dict(zip(flat.states, y0, strict=True)) if y0 is not None else {}
     lines = [f"model {title}", "", "  // states (d/dt, time in h)"]
-    for name, ode in zip(flat.states, flat.odes):
+    for name, ode in zip(flat.states, flat.odes, strict=True):
         unit = flat.units.get(name, "")
         desc = flat.descriptions.get(name, "")
         tail = "  // " + ", ".join(x for x in (unit, desc) if x) if unit or desc else ""
