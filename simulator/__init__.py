@@ -10,6 +10,7 @@ from ._batch import run_batch
 from ._compose import Clamp
 from ._doseresponse import DoseResponse, dose_response
 from ._errors import ModelFileError, PlasticityError, RegimenError, SimulationError, UnknownNameError
+from ._fit import FitResult, fit
 from ._io import read_table
 from ._modelfiles import load_library
 from ._plot import style
@@ -27,6 +28,7 @@ __all__ = [
     "Clamp",
     "Continuation",
     "Dose",
+    "FitResult",
     "DoseResponse",
     "ModelFileError",
     "PlasticityError",
@@ -40,6 +42,7 @@ __all__ = [
     "UnknownNameError",
     "continuation",
     "dose_response",
+    "fit",
     "global_sensitivity",
     "from_sbml",
     "load_library",
