@@ -6,6 +6,7 @@
 """
 
 from ._analysis import metrics
+from ._attribution import Attribution, loop_attribution
 from ._batch import run_batch
 from ._compose import Clamp
 from ._doseresponse import DoseResponse, dose_response
@@ -25,6 +26,7 @@ from ._textview import show_model
 from ._validation import load_targets, validate
 
 __all__ = [
+    "Attribution",
     "Clamp",
     "Continuation",
     "Dose",
@@ -47,6 +49,7 @@ __all__ = [
     "from_sbml",
     "load_library",
     "local_sensitivity",
+    "loop_attribution",
     "metrics",
     "parse_dose",
     "read_table",

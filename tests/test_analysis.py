@@ -161,3 +161,15 @@ def test_fit_data_errors_name_the_columns():
         simulator.fit(pd.DataFrame({"time_h": [1.0], "value": [1.0]}), ["k_glutamate"])
     with pytest.raises(simulator.PlasticityError, match="sd"):
         simulator.fit(pd.DataFrame({"time_h": [1.0], "readout": ["mtorc1"], "value": [1.0], "sd": [0.0]}), ["k_glutamate"])
+
+
+# ---------------------------------------------------------------- loop attribution
+def test_loop_attribution_matches_cut_runs(tmp_path):
+    att = simulator.loop_attribution(["ketamine 10 mg/kg ip"], hours=48)
+    assert set(att.edges) == set(simulator.load_library().pathway.edges)
+    cut = simulator.simulate(["ketamine 10 mg/kg ip"], hours=48, cut=[att.edges[0]])
+    g24 = att.table.set_index("time_h").loc[24.0]
+    assert g24[f"gain_cut_{att.edges[0]}"] == pytest.approx(cut.spine_gain(24), rel=1e-6, abs=1e-9)
+    closed = g24["gain_closed"]
+    assert att.at(24)[att.edges[0]] == pytest.approx((closed - cut.spine_gain(24)) / closed, rel=1e-6)
+    att.plot(tmp_path / "attr.png")
