@@ -79,7 +79,13 @@ class FitResult:
 
 def read_data(data: str | Path | pd.DataFrame) -> pd.DataFrame:
     """Check and normalise fit data (columns time_h, readout, value, optional sd > 0)."""
-    df = pd.read_csv(data) if isinstance(data, (str, Path)) else pd.DataFrame(data).copy()
+    if isinstance(data, (str, Path)):
+        try:
+            df = pd.read_csv(data)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise PlasticityError(f"data: cannot read {str(data)!r} as CSV ({exc.__class__.__name__}: {exc})") from None
+    else:
+        df = pd.DataFrame(data).copy()
     missing = [c for c in ("time_h", "readout", "value") if c not in df]
     if missing:
         raise PlasticityError(f"data: missing column(s) {', '.join(missing)}; expected time_h, readout, value and optionally sd")

@@ -211,6 +211,59 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if args.strict and len(r_miss) else 0
 
 
+def _floats(text: str, field: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise PlasticityError(f"{field}: expected comma-separated numbers such as 1,3,10, got {text!r}") from None
+
+
+def _dose_response_cmd(args: argparse.Namespace) -> int:
+    from ._doseresponse import dose_response
+
+    dr = dose_response(args.template or args.compound, _floats(args.doses, "--doses"), species=args.species, readout=args.readout,
+                       params=dict(_parse_param(p) for p in args.param or []))
+    print(dr.table.to_string(index=False))
+    print(dr.summary())
+    if args.plot:
+        dr.plot(args.plot)
+        print(f"  wrote {args.plot}")
+    return 0
+
+
+def _sensitivity_cmd(args: argparse.Namespace) -> int:
+    from ._sensitivity import sensitivity
+
+    times = _floats(args.times, "--times")
+    kw = dict(species=args.species, readout=args.readout, times=times, overrides=dict(_parse_param(p) for p in args.param or []))
+    if args.params:
+        kw["params"] = [n.strip() for n in args.params.split(",") if n.strip()]
+    if args.method != "local":
+        kw["n"] = args.n
+    sens = sensitivity(args.dose or [], method=args.method, **kw)
+    print(f"{args.method} sensitivity of {args.readout} ({sens.runs} runs); most influential at {times[-1]:g} h:")
+    print(sens.at(times[-1]).head(args.top).to_string(index=False))
+    if args.out:
+        sens.table.to_csv(args.out, index=False)
+        print(f"  wrote {args.out}")
+    if args.plot:
+        sens.plot(args.plot)
+        print(f"  wrote {args.plot}")
+    return 0
+
+
+def _fit_cmd(args: argparse.Namespace) -> int:
+    from ._fit import fit
+
+    f = fit(args.data, args.fit_param, regimen=args.dose or [], species=args.species)
+    print(f.table.to_string(index=False))
+    print(f"  {int(f.level * 100)}% confidence intervals from the Fisher information; cost {f.cost:.4g}; {f.message}")
+    if args.plot:
+        f.plot(args.plot)
+        print(f"  wrote {args.plot}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plasticity",
@@ -261,6 +314,35 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--report", metavar="DIR", help="write DIR/validation.md and DIR/validation.png")
     val.add_argument("--strict", action="store_true", help="exit 1 when an (R) target misses")
     val.set_defaults(func=_validate)
+    dr = sub.add_parser("dose-response", help="simulate a dose range; fit Emax/EC50/Hill or report an inverted U")
+    dr.add_argument("--compound", default="ketamine", help="compound, dosed as '<compound> <dose> mg/kg ip' (default ketamine)")
+    dr.add_argument("--template", help="a dose template instead, e.g. 'psilocybin {dose} mg/kg ip'")
+    dr.add_argument("--doses", required=True, help="comma-separated doses, e.g. 1,3,10,30,80")
+    dr.add_argument("--species", default="mouse", help="mouse | rat | human (default mouse)")
+    dr.add_argument("--readout", default="spine_gain_24h", help="<column>_<N>h or <column>_<peak|auc|time_to_peak|...> (default spine_gain_24h)")
+    dr.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
+    dr.add_argument("--plot", metavar="FILE.png", help="write the dose-response figure")
+    dr.set_defaults(func=_dose_response_cmd)
+    sens = sub.add_parser("sensitivity", help="local, Sobol or Morris sensitivity of a readout over time")
+    sens.add_argument("--dose", action="append", metavar="DOSE", help="a dose string; repeat for several")
+    sens.add_argument("--species", default="mouse", help="mouse | rat | human (default mouse)")
+    sens.add_argument("--method", default="local", choices=["local", "sobol", "morris"], help="default local")
+    sens.add_argument("--readout", default="spine_gain", help="a timecourse column or spine_gain (default)")
+    sens.add_argument("--params", help="comma-separated parameters (default: all pathway parameters with ranges)")
+    sens.add_argument("--times", default="6,12,24,48,72", help="comma-separated output times in h (default 6,12,24,48,72)")
+    sens.add_argument("--n", type=int, default=64, help="Sobol base sample / Morris trajectories (default 64)")
+    sens.add_argument("--top", type=int, default=10, help="rows to print (default 10)")
+    sens.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
+    sens.add_argument("--out", metavar="FILE.csv", help="write all indices")
+    sens.add_argument("--plot", metavar="FILE.png", help="write the tornado and over-time figure")
+    sens.set_defaults(func=_sensitivity_cmd)
+    fitp = sub.add_parser("fit", help="fit parameters to a CSV (time_h, readout, value[, sd]) with confidence intervals")
+    fitp.add_argument("--data", required=True, metavar="FILE.csv", help="columns time_h, readout, value and optionally sd")
+    fitp.add_argument("--param", dest="fit_param", action="append", required=True, metavar="NAME", help="a parameter to fit; repeat for several")
+    fitp.add_argument("--dose", action="append", metavar="DOSE", help="the regimen the data come from; repeat for several")
+    fitp.add_argument("--species", default="mouse", help="mouse | rat | human | culture (default mouse)")
+    fitp.add_argument("--plot", metavar="FILE.png", help="write the data-and-fit figure")
+    fitp.set_defaults(func=_fit_cmd)
     return parser
 
 

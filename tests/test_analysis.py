@@ -173,3 +173,24 @@ def test_loop_attribution_matches_cut_runs(tmp_path):
     closed = g24["gain_closed"]
     assert att.at(24)[att.edges[0]] == pytest.approx((closed - cut.spine_gain(24)) / closed, rel=1e-6)
     att.plot(tmp_path / "attr.png")
+
+
+# ---------------------------------------------------------------- command line
+def test_cli_dose_response_and_fit_errors(tmp_path, capsys):
+    from simulator.cli import main
+
+    png = tmp_path / "dr.png"
+    assert main(["dose-response", "--compound", "ketamine", "--doses", "1,10,30", "--species", "mouse", "--plot", str(png)]) == 0
+    assert "spine_gain_24h" in capsys.readouterr().out and png.stat().st_size > 0
+    assert main(["fit", "--data", str(tmp_path / "missing.csv"), "--param", "k_glutamate"]) == 2
+    assert "data: cannot read" in capsys.readouterr().err
+    assert main(["dose-response", "--doses", "1,x"]) == 2
+
+
+def test_cli_sensitivity_local(tmp_path, capsys):
+    from simulator.cli import main
+
+    out = tmp_path / "s.csv"
+    assert main(["sensitivity", "--dose", "ketamine 10 mg/kg ip", "--params", "k_glutamate,w_bdnf_feedback", "--times", "6,24", "--out", str(out)]) == 0
+    assert "local sensitivity" in capsys.readouterr().out
+    assert set(pd.read_csv(out)["param"]) == {"k_glutamate", "w_bdnf_feedback"}
