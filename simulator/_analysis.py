@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _metrics as _m
 from ._batch import observe_batch, run_batch
 from ._errors import PlasticityError, SimulationError, UnknownNameError
 from ._simulate import Setup, setup
@@ -59,7 +60,8 @@ def timecourse_metrics(t: np.ndarray, y: np.ndarray, baseline: float, *, after_h
 
     `half_life` is the time from the peak until the excess over baseline halves (interpolated;
     extrapolated by a log-linear fit of the decaying tail when the run ends first; inf if the
-    excess does not decay). "Above baseline" means more than `rel_tol` x |baseline| above it.
+    excess does not decay). "Above baseline" means above baseline x (1 + `rel_tol`) (for a
+    baseline <= 0, such as spine gain, simply above it).
     """
     t = np.asarray(t, float)
     y = np.asarray(y, float)
@@ -67,14 +69,15 @@ def timecourse_metrics(t: np.ndarray, y: np.ndarray, baseline: float, *, after_h
     t, y = t[sel], y[sel]
     if len(t) < 2:
         raise PlasticityError(f"metrics: need at least two output times at or after {after_h:g} h")
-    ex = y - baseline
-    i = int(np.argmax(ex))
-    peak, tpk = float(y[i]), float(t[i])
-    auc = float(np.sum(0.5 * (ex[1:] + ex[:-1]) * np.diff(t)))
-    above = ex > rel_tol * max(abs(baseline), 1e-12)
-    dt = np.diff(t)
-    time_above = float(np.sum(dt[above[:-1] & above[1:]]) + 0.5 * np.sum(dt[above[:-1] ^ above[1:]]))
-    return {"peak": peak, "time_to_peak": tpk, "auc": auc, "time_above_baseline": time_above, "half_life": _half_life(t[i:], ex[i:])}
+    pk, tpk = _m.peak(t, y)
+    i = int(np.argmax(y))
+    return {
+        "peak": pk,
+        "time_to_peak": tpk,
+        "auc": _m.auc(t, y, baseline),
+        "time_above_baseline": _m.time_above(t, y, baseline, frac=rel_tol) if baseline > 0 else _m.time_above(t, y - baseline, 0.0, frac=0.0),
+        "half_life": _half_life(t[i:], y[i:] - baseline),
+    }
 
 
 def _half_life(t: np.ndarray, ex: np.ndarray) -> float:

@@ -9,6 +9,7 @@ few fresh starts at every value; a value where Newton fails is reported, not fat
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -147,7 +148,7 @@ class Continuation:
                 ax.axvline(v, color="0.8", lw=0.6)
             ax.set_xlabel(self.param)
             ax.set_ylabel(f"{node} at steady state (fold baseline)")
-            ax.set_title(self.summary(), fontsize=8, loc="left")
+            ax.set_title(textwrap.fill(self.summary(), 70), fontsize=8, loc="left")
             ax.legend(fontsize=7)
             fig.tight_layout()
         if path is not None:
