@@ -87,7 +87,14 @@ class FlatModel:
 
     @property
     def structure_key(self) -> tuple:
-        return (tuple(self.states), tuple(self.params), tuple(str(e) for e in self.odes), tuple(r[0] for r in self.readouts))
+        return (
+            tuple(self.states),
+            tuple(self.params),
+            tuple(str(e) for e in self.odes),
+            tuple(str(e) for e in self.initial),
+            tuple((n, str(e)) for n, e in self.assignments),
+            tuple((r[0], str(r[1])) for r in self.readouts),
+        )
 
 
 def parse_expr(text: str, known: set[str], file: str, key: str) -> sp.Expr:

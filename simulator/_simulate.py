@@ -148,10 +148,10 @@ def simulate(
     start = min(s.regimen.start_h, 0.0, *(e.time_h for e in s.flat.events if math.isfinite(e.time_h)))
     grid = time_grid(start, hours, times)
     full = grid if grid[0] <= start else np.concatenate([[start], grid])
-    y = integrate(s.compiled, s.flat.events, s.p, s.y0, full, tolerances)
+    y, p_t = integrate(s.compiled, s.flat.events, s.p, s.y0, full, tolerances, with_inputs=True)
     if full is not grid:
-        y = y[:, 1:]
-    return Result._build(s, grid, y, tolerances, hours)
+        y, p_t = y[:, 1:], p_t[:, 1:]
+    return Result._build(s, grid, y, tolerances, hours, p_t)
 
 
 @dataclass
@@ -164,8 +164,8 @@ class Result:
     setup: Setup = field(repr=False)
 
     @classmethod
-    def _build(cls, s: Setup, t: np.ndarray, y: np.ndarray, tol: Tolerances, hours: float) -> Result:
-        obs = s.compiled.observe(y, s.p)
+    def _build(cls, s: Setup, t: np.ndarray, y: np.ndarray, tol: Tolerances, hours: float, p_t: np.ndarray) -> Result:
+        obs = s.compiled.observe(y, p_t)
         cols = {"time_h": t}
         cols.update({name: np.broadcast_to(obs[i], t.shape).copy() for i, (name, _, _) in enumerate(s.flat.readouts)})
         tc = pd.DataFrame(cols)

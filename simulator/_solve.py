@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-import math
-
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
@@ -97,8 +96,12 @@ def event_amount(comp: Compiled, ev, p: np.ndarray) -> float:
     return value
 
 
-def integrate(comp: Compiled, events: list, p: np.ndarray, y0: np.ndarray, times: np.ndarray, tol: Tolerances) -> np.ndarray:
-    """States at `times` (sorted), applying dose `events`; a row at an event shows the state after it."""
+def integrate(comp: Compiled, events: list, p: np.ndarray, y0: np.ndarray, times: np.ndarray, tol: Tolerances,
+              *, with_inputs: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """States at `times` (sorted), applying dose `events`; a row at an event shows the state after it.
+
+    With `with_inputs`, also the parameter vector in force at each time (n_params, n_times), so
+    readouts that depend on an infusion, bath or clamp input are evaluated with it."""
     flat = comp.flat
     sidx = {n: i for i, n in enumerate(flat.states)}
     pidx = {n: i for i, n in enumerate(flat.params)}
@@ -106,6 +109,7 @@ def integrate(comp: Compiled, events: list, p: np.ndarray, y0: np.ndarray, times
     p = p.copy()
     y = y0.astype(float).copy()
     out = np.empty((len(flat.states), len(times)))
+    p_out = np.empty((len(p), len(times))) if with_inputs else None
     ev_times = sorted({e.time_h for e in events if e.time_h <= t_end})
     bounds = [t for t in ev_times if t > t0] + [t_end]
     pending = list(events)
@@ -151,6 +155,8 @@ def integrate(comp: Compiled, events: list, p: np.ndarray, y0: np.ndarray, times
             y = sol.y[:, -1].copy()
         elif np.any(sel):
             out[:, sel] = y[:, None]
+        if p_out is not None:
+            p_out[:, sel] = p[:, None]
         start = stop
         apply_events(start)
-    return out
+    return (out, p_out) if with_inputs else out
