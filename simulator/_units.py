@@ -5,7 +5,7 @@ Canonical units: time h, concentration nM, amount nmol, volume L, mass kg, lengt
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import pint
 
@@ -31,7 +31,7 @@ _CANONICAL = [
 ]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _canonical_for(unit: str) -> str:
     dim = ureg.Quantity(1, unit).dimensionality
     for cand in _CANONICAL:
