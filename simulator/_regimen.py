@@ -51,6 +51,8 @@ DOSE_UNITS = {
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 # the amount is a number (which may touch its unit: '10mg/kg') or else one whole word, reported as not a number
 _DOSE_RE = re.compile(rf"^(?P<name>.+?)\s+(?P<amount>{_NUM}(?=[a-zA-Zµμ/\s])|\S+(?=\s))\s*(?P<unit>[a-zA-Zµμ/]+)\s+(?P<route>\S+)(?P<rest>.*)$")
+# a compound name with spaces ('racemic ketamine 10 mg/kg ip'): the amount is the first number followed by a known unit and route
+_STRICT_DOSE_RE = re.compile(rf"^(?P<name>.+?)\s+(?P<amount>{_NUM})\s*(?P<unit>[a-zA-Zµμ/]+)\s+(?P<route>\S+)(?P<rest>.*)$")
 _CLAUSE_RE = re.compile(r"^\s*(?P<kw>at|over|for|every|x)\s*(?P<rest>.*)$", re.IGNORECASE)
 _TIME_RE = re.compile(rf"^(?P<num>{_NUM})\s*(?P<unit>[a-zA-Z]+)(?P<rest>.*)$")
 
@@ -143,7 +145,12 @@ def parse_dose(text: str) -> Dose:
     """Parse one dose string of the grammar in the module docstring."""
     if not isinstance(text, str):
         raise RegimenError(f"dose: expected a string such as 'ketamine 10 mg/kg ip', got {text!r}")
-    m = _DOSE_RE.match(" ".join(text.split()))
+    clean = " ".join(text.split())
+    m = _DOSE_RE.match(clean)
+    if m and not re.fullmatch(_NUM, m["amount"]):
+        s = _STRICT_DOSE_RE.match(clean)
+        if s and _normalise_unit(s["unit"]) in DOSE_UNITS and s["route"].lower() in ROUTE_SPELLINGS:
+            m = s
     if not m:
         raise RegimenError(f"dose: cannot read {text!r}; expected '<compound> <amount> <unit> <route> [at T] [over T] [every T x N]', e.g. 'ketamine 10 mg/kg ip'")
     try:
