@@ -19,7 +19,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ._errors import PlasticityError, SimulationError
-from ._solve import Tolerances, prepare
+from ._solve import Tolerances, prepare, segments, snap_off
 
 OK = "ok"
 
@@ -179,21 +179,13 @@ def _integrate_group(comp, P, Y0, times, ev_list, amounts, ev_times, tol: Tolera
                 y[sidx[ev.target]] += amt
             else:
                 row = pidx[ev.target]
-                P[row] += amt
-                P[row] = np.where(np.abs(P[row]) < 1e-12 * np.maximum(np.abs(amt), 1.0), 0.0, P[row])
+                P[row] = snap_off(P[row] + amt, amt)
             done[:, e] |= hit
 
     stacked = _Stacked(comp, P, tol.method)
-    start = t0
-    apply(start)
-    for k, stop in enumerate(stops):
-        last = k == len(stops) - 1
-        sel = (times >= start) & ((times <= stop) if last else (times < stop))
+    apply(t0)
+    for start, stop, sel, t_eval, extra in segments(times, t0, stops):
         if stop > start:
-            t_eval = times[sel]
-            extra = not (len(t_eval) and t_eval[-1] == stop)
-            if extra:
-                t_eval = np.append(t_eval, stop)
             stacked.P = P
             with np.errstate(all="ignore"):
                 sol = solve_ivp(
@@ -207,8 +199,7 @@ def _integrate_group(comp, P, Y0, times, ev_list, amounts, ev_times, tol: Tolera
             y = ys[:, :, -1].T.copy()
         elif np.any(sel):
             out[:, :, sel] = y.T[:, :, None]
-        start = stop
-        apply(start)
+        apply(stop)
     return out
 
 

@@ -96,6 +96,28 @@ def event_amount(comp: Compiled, ev, p: np.ndarray) -> float:
     return value
 
 
+def segments(times: np.ndarray, start: float, bounds: list[float]):
+    """Yield (start, stop, sel, t_eval, extra) for each interval between dose events.
+
+    `sel` picks the output rows of the interval (a row at an event belongs to the interval that
+    starts there, so it shows the state after the dose); `t_eval` is those times plus `stop` when
+    `extra`, so the state at `stop` is always known for the next interval."""
+    for k, stop in enumerate(bounds):
+        last = k == len(bounds) - 1
+        sel = (times >= start) & ((times <= stop) if last else (times < stop))
+        t_eval = times[sel]
+        extra = not (len(t_eval) and t_eval[-1] == stop)
+        if extra:
+            t_eval = np.append(t_eval, stop)
+        yield start, stop, sel, t_eval, extra
+        start = stop
+
+
+def snap_off(value, amount):
+    """An input switched off by an opposite event is exactly 0, not round-off."""
+    return np.where(np.abs(value) < 1e-12 * np.maximum(np.abs(amount), 1.0), 0.0, value)
+
+
 def integrate(comp: Compiled, events: list, p: np.ndarray, y0: np.ndarray, times: np.ndarray, tol: Tolerances,
               *, with_inputs: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """States at `times` (sorted), applying dose `events`; a row at an event shows the state after it.
@@ -123,23 +145,14 @@ def integrate(comp: Compiled, events: list, p: np.ndarray, y0: np.ndarray, times
                 if ev.kind == "state":
                     y[sidx[ev.target]] += amt
                 else:
-                    p[pidx[ev.target]] += amt
-                    if abs(p[pidx[ev.target]]) < 1e-12 * max(abs(amt), 1.0):
-                        p[pidx[ev.target]] = 0.0  # an input switched off is exactly off
+                    p[pidx[ev.target]] = snap_off(p[pidx[ev.target]] + amt, amt)
             else:
                 keep.append(ev)
         pending = keep
 
-    start = t0
-    apply_events(start)
-    for k, stop in enumerate(bounds):
-        last = k == len(bounds) - 1
-        sel = (times >= start) & ((times <= stop) if last else (times < stop))
+    apply_events(t0)
+    for start, stop, sel, t_eval, extra in segments(times, t0, bounds):
         if stop > start:
-            t_eval = times[sel]
-            extra = not (len(t_eval) and t_eval[-1] == stop)
-            if extra:
-                t_eval = np.append(t_eval, stop)
             sol = solve_ivp(
                 comp.rhs, (start, stop), y, method=tol.method, t_eval=t_eval, args=(p,),
                 jac=comp.jac, rtol=tol.rtol, atol=tol.atol,
@@ -157,6 +170,5 @@ def integrate(comp: Compiled, events: list, p: np.ndarray, y0: np.ndarray, times
             out[:, sel] = y[:, None]
         if p_out is not None:
             p_out[:, sel] = p[:, None]
-        start = stop
-        apply_events(start)
+        apply_events(stop)
     return (out, p_out) if with_inputs else out
