@@ -251,6 +251,8 @@ class _Output:
         self.dir.mkdir(exist_ok=True)
         self._lock()
         try:
+            for part in self.dir.glob(".*.part"):  # temporary files of a writer that was killed (we hold the lock)
+                part.unlink(missing_ok=True)
             mpath = self.dir / MANIFEST
             if mpath.exists():
                 old = json.loads(mpath.read_text())

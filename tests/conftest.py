@@ -1,4 +1,8 @@
-"""Shared test helpers: a session-wide count of generated (property-based) cases, printed at the end."""
+"""Shared test helpers: session-wide counts printed in the terminal summary.
+
+- generated (property-based) cases, counted by tests/test_properties.py through `count_case`;
+- sweeps killed with SIGKILL and resumed, counted by tests/test_resume.py through `count_kill`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections import Counter
 import pytest
 
 GENERATED: Counter[str] = Counter()
+KILLS: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="session")
@@ -19,9 +24,25 @@ def count_case():
     return count
 
 
+@pytest.fixture(scope="session")
+def count_kill():
+    """Call count_kill("what was killed", n) with the number of SIGKILLs a resumed run survived."""
+
+    def count(name: str, n: int = 1) -> None:
+        KILLS[name] += n
+
+    return count
+
+
+def _section(terminalreporter, title: str, counts: Counter[str]) -> None:
+    terminalreporter.section(title)
+    for name, n in sorted(counts.items()):
+        terminalreporter.write_line(f"{n:>6}  {name}")
+    terminalreporter.write_line(f"{sum(counts.values()):>6}  total")
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if GENERATED:
-        terminalreporter.section("generated cases (hypothesis)")
-        for name, n in sorted(GENERATED.items()):
-            terminalreporter.write_line(f"{n:>6}  {name}")
-        terminalreporter.write_line(f"{sum(GENERATED.values()):>6}  total")
+        _section(terminalreporter, "generated cases (hypothesis)", GENERATED)
+    if KILLS:
+        _section(terminalreporter, "kills survived (SIGKILL, then resumed to the uninterrupted table)", KILLS)
