@@ -2,7 +2,8 @@
 
 The generated source is plain arithmetic over `y[i]` and `p[j]`, so the same text works for one
 run (1-D arrays), for many members at once (arrays of shape (n, members)) and under numba.
-Non-integer powers use `pos(x) ** n`, so a solver's tiny negative overshoot never becomes NaN.
+Non-integer powers use `pos(x) ** n`, so a solver's tiny negative overshoot never becomes NaN;
+their derivatives use `dpow(x, m)`, which is 0 where pos(x) is flat (x < 0) instead of 0 ** m.
 """
 
 from __future__ import annotations
@@ -23,6 +24,19 @@ def pos(x):
     return np.maximum(x, 0.0)
 
 
+def dpow(x, m):
+    """The derivative factor of pos(x)**n, with m = n - 1: x**m for x > 0 and 0 for x < 0, elementwise.
+
+    Left of 0, pos(x)**n is flat, so 0 is the exact derivative there; printing the factor as
+    pos(x)**m instead gave 0 ** (negative) = inf (and 1 for n = 1) wherever a Newton step of the
+    steady-state search overshot below 0. At x = 0 it takes the one-sided derivative from the
+    right where that is finite (1 for n = 1, 0 for n > 1, so a drug state starting at 0 keeps
+    its slope) and 0 where that is infinite (n < 1).
+    """
+    inside = x > 0
+    return np.where(inside, np.where(inside, x, 1.0) ** m, np.where((x == 0) & (m == 0), 1.0, 0.0))
+
+
 class PPow(sp.Function):
     """x**n for non-integer n, printed as pos(x)**n, with the derivative n*PPow(x, n-1).
 
@@ -35,8 +49,20 @@ class PPow(sp.Function):
     def fdiff(self, argindex=1):
         x, n = self.args
         if argindex == 1:
-            return n * PPow(x, n - 1)
+            return n * DPow(x, n - 1)
         return PPow(x, n) * sp.log(x)
+
+
+class DPow(sp.Function):
+    """The derivative factor of PPow (see `dpow`, as which it is printed)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        x, m = self.args
+        if argindex == 1:
+            return m * DPow(x, m - 1)
+        return DPow(x, m) * sp.log(x)
 
 
 def _protect(expr: sp.Expr) -> sp.Expr:
@@ -49,6 +75,10 @@ class _Printer(PythonCodePrinter):
         if n == 0:
             return "1.0"
         return f"pos({self._print(x)})**({self._print(n)})"
+
+    def _print_DPow(self, expr):
+        x, m = expr.args
+        return f"dpow({self._print(x)}, {self._print(m)})"
 
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.as_base_exp()
@@ -189,7 +219,7 @@ def _compile_cached(key: tuple, holder: _Holder) -> Compiled:
             _function("init_into", "p, out", flat, inits, [f"out[{i}]" for i in range(len(inits))], used(inits)),
         ]
     )
-    namespace: dict[str, object] = {"np": np, "pos": pos}
+    namespace: dict[str, object] = {"np": np, "pos": pos, "dpow": dpow}
     exec(compile(src, f"<plasticity model {hashlib.sha1(src.encode()).hexdigest()[:8]}>", "exec"), namespace)
     return Compiled(
         flat,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import textwrap
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,8 @@ DEFAULT_UNIT_ROUTE = "mg/kg ip"
 @dataclass
 class DoseResponse:
     """Doses, the readout at each, and either a Hill fit (`emax`, `ec50`, `hill`) or an inverted U
-    (`inverted_u` True, `peak_dose` from a parabola in log-dose around the maximum)."""
+    (`inverted_u` True; `peak_dose`, `peak_value` the maximum located between the neighbours of the
+    best simulated dose, never below that dose's value; `refine_runs` extra simulations used for it)."""
 
     template: str
     species: str
@@ -36,6 +38,7 @@ class DoseResponse:
     ec50: float = math.nan
     hill: float = math.nan
     note: str = ""
+    refine_runs: int = 0
     fit_curve: tuple[np.ndarray, np.ndarray] = field(default=(np.empty(0), np.empty(0)), repr=False)
 
     @property
@@ -45,7 +48,7 @@ class DoseResponse:
     def summary(self) -> str:
         unit = self.template.split("{dose}", 1)[1].split()[0] if "{dose}" in self.template else ""
         if self.inverted_u:
-            return f"inverted U: maximum {self.peak_value:.3g} at {self.peak_dose:.3g} {unit} ({self.note})".rstrip(" ()")
+            return f"inverted U: maximum {self.peak_value:.3g} at {self.peak_dose:.3g} {unit}" + (f" ({self.note})" if self.note else "")
         if math.isfinite(self.ec50):
             return f"monotonic: Emax {self.emax:.3g} over E0 {self.e0:.3g}, EC50 {self.ec50:.3g} {unit}, Hill {self.hill:.2f}"
         return f"monotonic, no Hill fit ({self.note})"
@@ -64,13 +67,26 @@ class DoseResponse:
             pos = self.doses > 0
             ax.plot(self.doses[pos], self.values[pos], "o", label="simulated")
             if len(self.fit_curve[0]):
-                ax.plot(*self.fit_curve, "-", label="parabola in log-dose" if self.inverted_u else "Hill fit")
+                label = (
+                    "Hill fit"
+                    if not self.inverted_u
+                    else ("simulated, refined near the maximum" if self.refine_runs else "parabola in log-dose (3 points)")
+                )
+                ax.plot(*self.fit_curve, "-", label=label)
             if self.inverted_u and math.isfinite(self.peak_dose):
-                ax.axvline(self.peak_dose, color="0.5", ls="--", lw=1, label=f"maximum at {self.peak_dose:.3g}")
+                ax.plot(
+                    [self.peak_dose],
+                    [self.peak_value],
+                    "*",
+                    ms=11,
+                    color="k",
+                    label=f"maximum {self.peak_value:.3g} at {self.peak_dose:.3g}",
+                )
+                ax.axvline(self.peak_dose, color="0.5", ls="--", lw=1)
             ax.set_xscale("log")
             ax.set_xlabel(f"dose ({self.template.replace('{dose}', '·')})")
             ax.set_ylabel(self.readout + (" (% vs vehicle)" if self.readout.startswith(SPINE_GAIN) else ""))
-            ax.set_title(f"{self.summary()} — {self.species}", fontsize=8, loc="left")
+            ax.set_title(textwrap.fill(f"{self.species}: {self.summary()}", 80), fontsize=8, loc="left")
             ax.legend()
             fig.tight_layout()
         if path is not None:
@@ -84,7 +100,9 @@ def _template(compound_or_template: str) -> str:
         return text
     if len(text.split()) == 1:
         return f"{text} {{dose}} {DEFAULT_UNIT_ROUTE}"
-    raise PlasticityError(f"dose_response: expected a compound name or a dose template with '{{dose}}' such as 'ketamine {{dose}} mg/kg ip', got {compound_or_template!r}")
+    raise PlasticityError(
+        f"dose_response: expected a compound name or a dose template with '{{dose}}' such as 'ketamine {{dose}} mg/kg ip', got {compound_or_template!r}"
+    )
 
 
 def hill_curve(d: np.ndarray, e0: float, emax: float, ec50: float, n: float) -> np.ndarray:
@@ -108,9 +126,11 @@ def dose_response(
 
     `readout` is '<column>_<N>h' or '<column>_<metric>' (peak, time_to_peak, auc,
     time_above_baseline, half_life); columns include 'spine_gain' (% vs vehicle).
-    An interior maximum that stands clearly above both ends is reported as an inverted U (the
-    dose of the maximum from a parabola in log-dose through it and its neighbours); otherwise a
-    Hill curve (E0 + Emax d^n / (EC50^n + d^n)) is fitted.
+    An interior maximum that stands clearly above both ends is reported as an inverted U; its
+    dose is then located by simulating more doses between the neighbours of the best grid dose
+    (a fine log-dose grid in one batch, then a bounded scalar optimiser), so the reported maximum
+    is a simulated value and never below the best grid point. Otherwise a Hill curve
+    (E0 + Emax d^n / (EC50^n + d^n)) is fitted.
     """
     tpl = _template(compound_or_template)
     doses = np.asarray(sorted(float(d) for d in doses))
@@ -121,19 +141,43 @@ def dose_response(
     s = setup(Regimen.coerce([*also, unit_dose]), species=species, params=params, genotype=genotype)
     label = str(unit_dose)
     mask = np.array([e.label == label for e in s.flat.events])
-    batch = np.concatenate([[0.0], doses])  # dose 0 gives E0
-    scale = np.where(mask[None, :], batch[:, None], 1.0)
     last = max([e.time_h for e in s.flat.events if math.isfinite(e.time_h)] + [0.0])
     end = spec.time_h if spec.metric == "at" else last + 72.0
     times = np.round(np.arange(0.0, end + step_h / 2, step_h), 10)
-    out, _ = evaluate(s, [], np.empty((len(batch), 0)), times, [spec.column], dose_scale=scale)
-    base = 0.0 if spec.column == SPINE_GAIN else out[spec.column][:, 0]
-    values = spec.value(times, out[spec.column], base)
-    return analyse_dose_response(tpl, s.species, readout, doses, values[1:], e0=float(values[0]))
+
+    def respond(batch: np.ndarray) -> np.ndarray:
+        """The readout for each dose in `batch`, all in one batched run."""
+        batch = np.atleast_1d(np.asarray(batch, float))
+        scale = np.where(mask[None, :], batch[:, None], 1.0)
+        out, _ = evaluate(s, [], np.empty((len(batch), 0)), times, [spec.column], dose_scale=scale)
+        base = 0.0 if spec.column == SPINE_GAIN else out[spec.column][:, 0]
+        return spec.value(times, out[spec.column], base)
+
+    values = respond(np.concatenate([[0.0], doses]))  # dose 0 gives E0
+    return analyse_dose_response(tpl, s.species, readout, doses, values[1:], e0=float(values[0]), respond=respond)
 
 
-def analyse_dose_response(template: str, species: str, readout: str, doses: np.ndarray, values: np.ndarray, *, e0: float, margin: float = 0.05) -> DoseResponse:
-    """Classify and fit a dose-response table (see `dose_response`)."""
+def analyse_dose_response(
+    template: str,
+    species: str,
+    readout: str,
+    doses: np.ndarray,
+    values: np.ndarray,
+    *,
+    e0: float,
+    margin: float = 0.05,
+    respond: Callable[[np.ndarray], np.ndarray] | None = None,
+    refine_points: int = 17,
+) -> DoseResponse:
+    """Classify and fit a dose-response table (see `dose_response`).
+
+    For an inverted U with best positive dose index i, the maximum is looked for between doses
+    i - 1 and i + 1. With `respond` (doses -> readout values, simulated) it is located on the
+    response itself: `refine_points` log-spaced doses in one batch, then a bounded scalar optimiser
+    (Brent) in log-dose around the best of them. Without it, from the parabola in log-dose through
+    the three points, whose vertex is never below the middle point. Either way the reported
+    `peak_value` is at least the best tabulated value.
+    """
     doses, values = np.asarray(doses, float), np.asarray(values, float)
     dr = DoseResponse(template, species, readout, doses, values, inverted_u=False)
     pos = doses > 0
@@ -142,17 +186,10 @@ def analyse_dose_response(template: str, species: str, readout: str, doses: np.n
     spread = float(np.ptp(values)) or 1.0
     if 0 < i < len(v) - 1 and v[i] - v[0] > margin * spread and v[i] - v[-1] > margin * spread:
         dr.inverted_u = True
-        lo, hi = max(i - 2, 0), min(i + 3, len(v))
-        x = np.log(d[lo:hi])
-        a, b, c = np.polyfit(x, v[lo:hi], 2)
-        if a < 0:
-            xv = -b / (2 * a)
-            xv = float(np.clip(xv, np.log(d[i - 1]), np.log(d[i + 1])))
-            dr.peak_dose, dr.peak_value = math.exp(xv), float(np.polyval([a, b, c], xv))
-            xs = np.linspace(x[0], x[-1], 100)
-            dr.fit_curve = (np.exp(xs), np.polyval([a, b, c], xs))
+        if respond is not None:
+            _refine_by_simulation(dr, d, v, i, respond, refine_points)
         else:
-            dr.peak_dose, dr.peak_value, dr.note = float(d[i]), float(v[i]), "parabola not concave: sampled maximum"
+            _peak_from_parabola(dr, d, v, i)
         return dr
     sign = 1.0 if v[-1] >= v[0] else -1.0
     from scipy.optimize import curve_fit
@@ -162,8 +199,11 @@ def analyse_dose_response(template: str, species: str, readout: str, doses: np.n
             warnings.simplefilter("ignore")
             popt, _ = curve_fit(
                 lambda dd, em, lec, n: hill_curve(dd, e0, em, np.exp(lec), n),
-                d, v, p0=[sign * (np.max(np.abs(v - e0))), math.log(float(np.median(d))), 1.0],
-                bounds=([-np.inf, math.log(d[0]) - 5, 0.2], [np.inf, math.log(d[-1]) + 5, 8.0]), maxfev=5000,
+                d,
+                v,
+                p0=[sign * (np.max(np.abs(v - e0))), math.log(float(np.median(d))), 1.0],
+                bounds=([-np.inf, math.log(d[0]) - 5, 0.2], [np.inf, math.log(d[-1]) + 5, 8.0]),
+                maxfev=5000,
             )
         dr.e0, dr.emax, dr.ec50, dr.hill = e0, float(popt[0]), math.exp(popt[1]), float(popt[2])
         xs = np.geomspace(d[0], d[-1], 100)
@@ -171,3 +211,50 @@ def analyse_dose_response(template: str, species: str, readout: str, doses: np.n
     except (RuntimeError, ValueError) as exc:
         dr.note = f"Hill fit failed: {exc}"
     return dr
+
+
+def _peak_from_parabola(dr: DoseResponse, d: np.ndarray, v: np.ndarray, i: int) -> None:
+    """Vertex of the parabola in log-dose through points i - 1, i, i + 1 (v[i] the largest).
+
+    A concave parabola through three points whose middle one is highest has its vertex between
+    the outer two and at least as high as the middle one, so the estimate never falls below v[i].
+    """
+    x = np.log(d[i - 1 : i + 2])
+    a, b, c = np.polyfit(x, v[i - 1 : i + 2], 2)
+    if a < 0:
+        xv = float(np.clip(-b / (2 * a), x[0], x[-1]))
+        dr.peak_dose, dr.peak_value = math.exp(xv), max(float(np.polyval([a, b, c], xv)), float(v[i]))
+        xs = np.linspace(x[0], x[-1], 100)
+        dr.fit_curve = (np.exp(xs), np.polyval([a, b, c], xs))
+        dr.note = "parabola in log-dose through the best dose and its neighbours"
+    else:  # ties with a neighbour: no curvature to use
+        dr.peak_dose, dr.peak_value, dr.note = float(d[i]), float(v[i]), "flat top: sampled maximum"
+
+
+def _refine_by_simulation(dr: DoseResponse, d: np.ndarray, v: np.ndarray, i: int, respond, points: int) -> None:
+    """Locate the maximum of the simulated response between d[i - 1] and d[i + 1]."""
+    from scipy.optimize import minimize_scalar
+
+    lo, hi = math.log(d[i - 1]), math.log(d[i + 1])
+    xs = np.linspace(lo, hi, max(points, 3))
+    ys = np.asarray(respond(np.exp(xs)), float)
+    runs = len(xs)
+    tried = [*zip(np.log(d), v, strict=True), *zip(xs, ys, strict=True)]
+    j = int(np.argmax(ys))
+    a, b = xs[max(j - 1, 0)], xs[min(j + 1, len(xs) - 1)]
+    evals: list[tuple[float, float]] = []
+
+    def negative(x: float) -> float:
+        y = float(respond(np.array([math.exp(x)]))[0])
+        evals.append((x, y))
+        return -y
+
+    if b > a:
+        minimize_scalar(negative, bounds=(a, b), method="bounded", options={"xatol": 1e-4})
+    runs += len(evals)
+    tried += evals
+    x_best, y_best = max(tried, key=lambda xy: xy[1])  # never below the best grid point, which is in `tried`
+    dr.peak_dose, dr.peak_value, dr.refine_runs = math.exp(x_best), float(y_best), runs
+    curve = sorted({round(float(x), 9): y for x, y in tried if lo - 1e-12 <= x <= hi + 1e-12}.items())  # grid and fine points, once each
+    dr.fit_curve = (np.exp([x for x, _ in curve]), np.array([y for _, y in curve]))
+    dr.note = f"located by {runs} more simulations between {d[i - 1]:.3g} and {d[i + 1]:.3g}"

@@ -63,6 +63,56 @@ def test_analyse_finds_inverted_u_peak_in_log_dose():
     assert dr.inverted_u and dr.peak_dose == pytest.approx(12, rel=1e-6)
 
 
+def _narrow_peak(d, at=7.0, width=0.5, top=5.0):
+    """A sharp inverted U in log-dose (the shape the loop gives), peaking at `at` between grid doses."""
+    return top * np.exp(-(((np.log(d) - np.log(at)) / width) ** 2))
+
+
+def test_inverted_u_peak_is_never_below_the_best_grid_point_from_the_table_alone():
+    # a five-point parabola through this sharp peak puts its maximum far below the best point; the
+    # three-point parabola through the best dose and its neighbours cannot
+    d = np.array([1, 3, 10, 30, 100])
+    v = _narrow_peak(d)
+    dr = analyse_dose_response("x {dose} mg/kg ip", "mouse", "r", d, v, e0=0.0)
+    assert dr.inverted_u and dr.refine_runs == 0
+    assert dr.peak_value >= v.max()
+    assert 3 < dr.peak_dose < 30
+
+
+def test_inverted_u_peak_is_located_on_the_response_when_it_can_simulate():
+    d = np.array([1, 3, 10, 30, 100])
+    calls = []
+
+    def respond(x):
+        calls.append(len(x))
+        return _narrow_peak(np.asarray(x))
+
+    dr = analyse_dose_response("x {dose} mg/kg ip", "mouse", "r", d, _narrow_peak(d), e0=0.0, respond=respond)
+    assert dr.inverted_u and dr.refine_runs == sum(calls) > 0
+    assert dr.peak_dose == pytest.approx(7.0, rel=1e-3)
+    assert dr.peak_value == pytest.approx(5.0, rel=1e-6) and dr.peak_value >= _narrow_peak(d).max()
+    x, y = dr.fit_curve
+    assert np.all(np.diff(x) > 0) and x[0] == pytest.approx(3) and x[-1] == pytest.approx(30)
+    assert np.allclose(y, _narrow_peak(x))  # the drawn curve is the response itself, not a model of it
+
+
+def test_inverted_u_peak_keeps_the_grid_point_when_refinement_finds_nothing_higher():
+    d = np.array([1, 3, 10, 30, 100])
+    v = np.array([0.0, 1.0, 5.0, 1.0, 0.0])
+    spike = lambda x: np.where(np.isclose(x, 10.0), 5.0, 0.5)  # noqa: E731 - higher only exactly at the grid dose
+    dr = analyse_dose_response("x {dose} mg/kg ip", "mouse", "r", d, v, e0=0.0, respond=spike)
+    assert dr.peak_value == 5.0 and dr.peak_dose == pytest.approx(10.0)
+
+
+def test_dose_response_maximum_is_a_simulated_value_at_least_the_best_dose():
+    dr = simulator.dose_response("ketamine", [1, 3, 10, 30, 80], species="mouse", readout="spine_gain_24h")
+    if not dr.inverted_u:
+        pytest.skip(f"the current calibration gives no inverted U here: {dr.summary()}")
+    assert dr.refine_runs > 0 and dr.peak_value >= dr.values.max()
+    at_peak = simulator.simulate([f"ketamine {dr.peak_dose} mg/kg ip"], species="mouse", hours=24).spine_gain(24)
+    assert dr.peak_value == pytest.approx(at_peak, rel=1e-3, abs=1e-6)
+
+
 def test_dose_response_batch_matches_single_runs(tmp_path):
     dr = simulator.dose_response("ketamine", [1, 10, 30], species="mouse", readout="spine_gain_24h")
     single = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=24).spine_gain(24)
@@ -113,6 +163,38 @@ def test_morris_ranks_an_irrelevant_parameter_low():
     assert (mu >= 0).all() and mu.max() > 0
 
 
+def test_jacobian_is_finite_and_matches_the_rhs_where_a_state_overshoots_below_zero():
+    # The steady-state Newton search can step to a negative fold (synaptic protein, say). There the
+    # right-hand side's pos(x)**n is flat, so its derivative is 0; printing it as pos(x)**(n - 1)
+    # gave 0 ** (negative) = inf and the "divide by zero" RuntimeWarning seen in Sobol runs.
+    from simulator._simulate import setup
+
+    s = setup(simulator.Regimen.coerce(["ketamine 10 mg/kg ip"]), species="mouse")
+    comp, states = s.compiled, s.flat.states
+    y = s.y0.copy()
+    for name in ("synaptic_protein", "mtorc1", "trkb_active"):
+        y[states.index(name)] = -0.02
+    for i, name in enumerate(states):  # drugs present, so no state sits exactly on the kink at 0
+        if name.endswith(("_brain", "_central", "_ip")):
+            y[i] = 50.0 + i
+    with np.errstate(all="raise"):
+        jac = comp.jac(0.0, y, s.p)
+    assert np.all(np.isfinite(jac))
+    h = 1e-7
+    fd = np.column_stack([(comp.rhs(0.0, y + h * e, s.p) - comp.rhs(0.0, y - h * e, s.p)) / (2 * h) for e in np.eye(len(y))])
+    assert np.allclose(jac, fd, rtol=1e-4, atol=1e-6)
+
+
+def test_jacobian_factor_is_the_derivative_of_pos_power_and_zero_left_of_zero():
+    from simulator._codegen import dpow, pos
+
+    x = np.array([-1.0, 0.0, 0.25, 4.0])
+    with np.errstate(all="raise"):
+        assert np.array_equal(dpow(x, -0.5), [0.0, 0.0, 2.0, 0.5])
+        assert np.array_equal(dpow(x, 0.0), [0.0, 1.0, 1.0, 1.0])  # pos(x): flat left of 0, slope 1 from 0 on
+        assert np.array_equal(dpow(x, 1.5), pos(x) ** 1.5)
+
+
 def test_global_sensitivity_rejects_times_without_variance():
     with pytest.raises(simulator.PlasticityError, match="does not vary"):
         simulator.global_sensitivity(["ketamine 10 mg/kg ip at 2 h"], params=SOBOL_PARAMS[:2], times=[1], n=8)
@@ -144,7 +226,11 @@ def test_fit_recovers_true_parameters_within_their_confidence_intervals(tmp_path
     true = {"k_synaptic_protein": 0.15, "mtorc1_half_activation": 2.5}
     r = simulator.simulate(["ketamine 10 mg/kg ip"], hours=24, params=true, times=np.arange(0.5, 24.1, 1.5))
     rng = np.random.default_rng(1)  # seeds 1-7 checked by hand: 13 of 14 intervals covered the truth (95% nominal)
-    rows = [(t, c, v + rng.normal(0, 0.01), 0.01) for c in ("mtorc1", "synaptic_protein") for t, v in zip(r.timecourse.time_h, r.timecourse[c], strict=True)]
+    rows = [
+        (t, c, v + rng.normal(0, 0.01), 0.01)
+        for c in ("mtorc1", "synaptic_protein")
+        for t, v in zip(r.timecourse.time_h, r.timecourse[c], strict=True)
+    ]
     csv = tmp_path / "data.csv"
     pd.DataFrame(rows, columns=["time_h", "readout", "value", "sd"]).to_csv(csv, index=False)
     f = simulator.fit(csv, list(true), regimen=["ketamine 10 mg/kg ip"], start={"k_synaptic_protein": 0.08, "mtorc1_half_activation": 4.0})
@@ -191,6 +277,21 @@ def test_cli_sensitivity_local(tmp_path, capsys):
     from simulator.cli import main
 
     out = tmp_path / "s.csv"
-    assert main(["sensitivity", "--dose", "ketamine 10 mg/kg ip", "--params", "k_glutamate,w_bdnf_feedback", "--times", "6,24", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "sensitivity",
+                "--dose",
+                "ketamine 10 mg/kg ip",
+                "--params",
+                "k_glutamate,w_bdnf_feedback",
+                "--times",
+                "6,24",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "local sensitivity" in capsys.readouterr().out
     assert set(pd.read_csv(out)["param"]) == {"k_glutamate", "w_bdnf_feedback"}
