@@ -90,8 +90,15 @@ def _names(s: Setup, names: Iterable[str] | None, need_range: bool) -> list[str]
 
 
 def local_sensitivity(
-    regimen=(), *, species: str = "mouse", readout: str = SPINE_GAIN, params: Sequence[str] | None = None,
-    times: Sequence[float] = tuple(range(1, 73)), rel_step: float = 1e-3, floor: float = 1e-6, overrides: dict | None = None,
+    regimen=(),
+    *,
+    species: str = "mouse",
+    readout: str = SPINE_GAIN,
+    params: Sequence[str] | None = None,
+    times: Sequence[float] = tuple(range(1, 73)),
+    rel_step: float = 1e-3,
+    floor: float = 1e-6,
+    overrides: dict | None = None,
 ) -> Sensitivity:
     """Normalised sensitivities d ln(readout) / d ln(param) at `times` (central differences in
     log-parameter, all 2k runs in one batch). A readout with |value| < `floor` gets 0 (no effect
@@ -107,7 +114,7 @@ def local_sensitivity(
     out, _ = evaluate(s, names, V, times, [readout])
     y = out[readout]
     y0 = y[-1]
-    dy = (y[0:2 * k:2] - y[1:2 * k:2]) / (2 * rel_step)  # dR / d ln p
+    dy = (y[0 : 2 * k : 2] - y[1 : 2 * k : 2]) / (2 * rel_step)  # dR / d ln p
     with np.errstate(divide="ignore", invalid="ignore"):
         sens = np.where(np.abs(y0) > floor, dy / y0, 0.0)
     t = np.asarray(times, float)
@@ -134,9 +141,17 @@ def _to_values(s: Setup, names: list[str], X: np.ndarray, log: bool) -> np.ndarr
 
 
 def global_sensitivity(
-    regimen=(), *, method: str = "sobol", species: str = "mouse", readout: str = SPINE_GAIN,
-    params: Sequence[str] | None = None, times: Sequence[float] = tuple(range(1, 73)), n: int = 64,
-    log: bool = True, seed: int = 0, overrides: dict | None = None,
+    regimen=(),
+    *,
+    method: str = "sobol",
+    species: str = "mouse",
+    readout: str = SPINE_GAIN,
+    params: Sequence[str] | None = None,
+    times: Sequence[float] = tuple(range(1, 73)),
+    n: int = 64,
+    log: bool = True,
+    seed: int = 0,
+    overrides: dict | None = None,
 ) -> Sensitivity:
     """Sobol (Saltelli sampling, n x (2k + 2) runs) or Morris (n trajectories, n x (k + 1) runs)
     indices of `readout` at each of `times`, over the parameter ranges declared in models/
@@ -163,7 +178,9 @@ def global_sensitivity(
     for i, t in enumerate(np.asarray(times, float)):
         y = Y[:, i]
         if np.ptp(y) == 0:
-            raise PlasticityError(f"times: the readout {readout!r} does not vary across samples at {t:g} h (e.g. before the dose); choose later times")
+            raise PlasticityError(
+                f"times: the readout {readout!r} does not vary across samples at {t:g} h (e.g. before the dose); choose later times"
+            )
         if method == "sobol":
             r = sobol_a.analyze(problem, y, calc_second_order=False, seed=seed)
             keys = ("S1", "S1_conf", "ST", "ST_conf")
@@ -173,6 +190,52 @@ def global_sensitivity(
         for j, name in enumerate(names):
             rows.append({"time_h": t, "param": name, **{k: float(r[k][j]) for k in keys}})
     return Sensitivity(method, readout, pd.DataFrame(rows), len(X))
+
+
+def range_scan(
+    regimen=(),
+    *,
+    species: str = "mouse",
+    readout: str = SPINE_GAIN,
+    params: Sequence[str] | None = None,
+    times: Sequence[float] = (24.0, 72.0),
+    points: int = 7,
+    log: bool = True,
+    overrides: dict | None = None,
+) -> pd.DataFrame:
+    """One parameter at a time across its declared range (the others at their values), all in one
+    batch: columns param, value, relative (value / model value), time_h, `readout`.
+
+    Run it before a global analysis: a parameter that switches the readout off somewhere in its
+    range makes most of a sampling box answer "on or off?", and the Sobol estimates of such a
+    box converge slowly. Points are log-spaced where the range is positive and `log`.
+    """
+    s = _setup(regimen, species, overrides, None)
+    names = _names(s, params, need_range=True)
+    base = np.array([s.values[n] for n in names])
+    grids = []
+    for n in names:
+        lo, hi = param_range(s, n)
+        grids.append(np.geomspace(lo, hi, points) if log and lo > 0 else np.linspace(lo, hi, points))
+    V = np.tile(base, (len(names) * points, 1))
+    for j, g in enumerate(grids):
+        V[j * points : (j + 1) * points, j] = g
+    out, _ = evaluate(s, names, V, times, [readout])
+    t = np.asarray(times, float)
+    rows = []
+    for j, n in enumerate(names):
+        for k, v in enumerate(grids[j]):
+            for i, ti in enumerate(t):
+                rows.append(
+                    {
+                        "param": n,
+                        "value": float(v),
+                        "relative": float(v / base[j]) if base[j] else np.nan,
+                        "time_h": float(ti),
+                        readout: float(out[readout][j * points + k, i]),
+                    }
+                )
+    return pd.DataFrame(rows)
 
 
 def sensitivity(regimen=(), *, method: str = "local", **kwargs) -> Sensitivity:

@@ -39,6 +39,7 @@ EDGES = [
 ]
 
 STATIC_ENV = "PLASTICITY_STATIC"
+FEEDBACK_COLOUR = "#E69F00"  # Okabe-Ito orange, as in the style's colour cycle
 SPACING = 1.5  # data units between neighbouring nodes
 RADIUS = 0.42
 
@@ -79,7 +80,13 @@ def edge_signal(result, times: Sequence[float]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("time_h")
 
 
-def pathway_snapshots(result, times: Sequence[float] = (0.5, 2.0, 6.0, 24.0, 72.0), *, cut: Sequence[str] = (), width_per_fold: float = 4.0):
+def _width(signal: float, width_per_fold: float) -> float:
+    return 0.5 + width_per_fold * min(signal, 3.0)
+
+
+def pathway_snapshots(
+    result, times: Sequence[float] = (0.5, 2.0, 6.0, 24.0, 72.0), *, cut: Sequence[str] = (), width_per_fold: float = 4.0
+):
     """Small multiples of the loop at a few times: node colour = fold over baseline, arrow width = extra signal.
 
     Cut feedback edges (the names given to `simulate(cut=...)`) are drawn as grey dotted lines.
@@ -87,6 +94,7 @@ def pathway_snapshots(result, times: Sequence[float] = (0.5, 2.0, 6.0, 24.0, 72.
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Circle, FancyArrowPatch
 
     from ._plot import style
@@ -98,7 +106,7 @@ def pathway_snapshots(result, times: Sequence[float] = (0.5, 2.0, 6.0, 24.0, 72.
         ncols = min(3, len(times))
         nrows = -(-len(times) // ncols)
         fig, axes = plt.subplots(nrows, ncols, figsize=(4.3 * ncols + 0.6, 2.5 * nrows + 0.4), squeeze=False, layout="constrained")
-        for ax in axes.flat[len(times):]:
+        for ax in axes.flat[len(times) :]:
             ax.axis("off")
         cmap = plt.get_cmap("RdBu_r")
         norm = TwoSlopeNorm(vcenter=0.0, vmin=-1.0, vmax=1.0)  # log2 fold
@@ -114,12 +122,19 @@ def pathway_snapshots(result, times: Sequence[float] = (0.5, 2.0, 6.0, 24.0, 72.
                 fb = kind.startswith("feedback")
                 is_cut = fb and kind.split(": ")[1] in cut
                 w = float(srow[f"{up} -> {down}"])
-                lw = 0.5 + width_per_fold * min(w, 3.0)
+                lw = _width(w, width_per_fold)
                 arrow = FancyArrowPatch(
-                    start, end, arrowstyle="-|>", mutation_scale=6 + 1.5 * lw, lw=lw,
-                    color="0.7" if is_cut else ("tab:orange" if fb else "0.25"),
-                    ls=":" if is_cut else "-", shrinkA=0, shrinkB=0,
-                    connectionstyle="arc3,rad=-0.35" if fb else "arc3,rad=0.0", zorder=1,
+                    start,
+                    end,
+                    arrowstyle="-|>",
+                    mutation_scale=6 + 1.5 * lw,
+                    lw=lw,
+                    color="0.7" if is_cut else (FEEDBACK_COLOUR if fb else "0.25"),
+                    ls=":" if is_cut else "-",
+                    shrinkA=0,
+                    shrinkB=0,
+                    connectionstyle="arc3,rad=-0.35" if fb else "arc3,rad=0.0",
+                    zorder=1,
                 )
                 ax.add_patch(arrow)
             for node, (x, y) in pos.items():
@@ -131,9 +146,9 @@ def pathway_snapshots(result, times: Sequence[float] = (0.5, 2.0, 6.0, 24.0, 72.
                 ax.add_patch(Circle((x, y), RADIUS, facecolor=face, edgecolor="0.2", lw=0.8, zorder=2))
                 dark = (node == "drug" and v > 0.5) or (node != "drug" and abs(np.log2(max(v, 1e-6))) > 0.6)
                 ink = "white" if dark else "0.1"
-                ax.text(x, y + 0.1, NODES[node][2], ha="center", va="center", fontsize=6, color=ink, zorder=3)
-                value = f"{100 * max(v, 0.0):.0f}% of peak" if node == "drug" else f"{v:.2f}×"
-                ax.text(x, y - 0.2, value, ha="center", va="center", fontsize=6, color=ink, zorder=3)
+                ax.text(x, y + 0.1, NODES[node][2], ha="center", va="center", fontsize=6.5, color=ink, zorder=3)
+                value = f"{100 * max(v, 0.0):.0f}%" if node == "drug" else f"{v:.2f}×"
+                ax.text(x, y - 0.2, value, ha="center", va="center", fontsize=7, color=ink, zorder=3, fontweight="bold")
             ax.set_xlim(SPACING * -1 - 0.5, SPACING * 3 + 0.5)
             ax.set_ylim(-0.55, SPACING + 0.5)
             ax.set_aspect("equal")
@@ -141,12 +156,18 @@ def pathway_snapshots(result, times: Sequence[float] = (0.5, 2.0, 6.0, 24.0, 72.
             ax.set_title(f"t = {t[i]:g} h after dosing", fontsize=9)
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
         cb = fig.colorbar(sm, ax=list(axes.flat), fraction=0.02, pad=0.01, shrink=0.8)
-        cb.set_label("node: log2 fold over baseline")
+        cb.set_label("node colour: log2 fold over drug-free baseline")
+        handles = [Line2D([], [], color="0.25", lw=_width(w, width_per_fold), label=f"extra signal {w:g}") for w in (0.1, 0.5, 1.0)]
+        handles.append(Line2D([], [], color=FEEDBACK_COLOUR, lw=_width(0.25, width_per_fold), label="feedback edge"))
+        if cut:
+            handles.append(Line2D([], [], color="0.7", lw=1.5, ls=":", label="cut feedback edge"))
+        handles.append(
+            Line2D([], [], ls="", marker="o", ms=9, mfc=plt.get_cmap("Purples")(0.6), mec="0.2", label="drug: % of its peak brain conc.")
+        )
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8)
         regimen = "; ".join(result.provenance["regimen"]) or "vehicle"
         fig.suptitle(
-            f"{regimen}: arrow width = extra signal carried (upstream fold − 1); orange = feedback"
-            + ("; dotted = cut" if cut else ""),
-            fontsize=9,
+            f"{regimen}: the loop at {len(times)} times; arrow width = extra signal an edge carries (upstream fold − 1)", fontsize=9
         )
     return fig
 
