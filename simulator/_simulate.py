@@ -14,7 +14,7 @@ import pandas as pd
 
 from ._codegen import Compiled, compile_model
 from ._compose import Clamp, FlatModel, Interventions, compose
-from ._errors import PlasticityError, UnknownNameError
+from ._errors import PlasticityError, RegimenError, UnknownNameError
 from ._io import write_table
 from ._modelfiles import Library, load_library
 from ._regimen import Dose, Regimen
@@ -120,6 +120,46 @@ def time_grid(start_h: float, hours: float, times: Iterable[float] | None) -> np
     return arr
 
 
+def check_dose_window(
+    regimen: Regimen, end_h: float, *, times_given: bool = False, moved: Mapping[int, tuple[str, float]] | None = None
+) -> None:
+    """Refuse administrations after the end of the simulated window, which would otherwise be left out unseen.
+
+    `moved` maps a dose's index to (vary key, latest first-administration time) when a sweep moves it.
+    A dose exactly at the end is inside (its row shows the state just after it); an infusion or bath that
+    starts inside and runs past the end is inside too."""
+
+    def fix(t: float) -> str:
+        t = math.ceil(t - 1e-9)
+        return f"extend times to {t:g} h or later" if times_given else f"simulate longer (hours={t:g} or more; --hours {t:g})"
+
+    window = (
+        f"the last output time {end_h:g} h (times=...)" if times_given else f"the end of the simulation at {end_h:g} h (hours={end_h:g})"
+    )
+    for i, d in enumerate(regimen):
+        starts = d.times_h
+        if moved and i in moved:
+            key, latest = moved[i]
+            last = latest + (max(starts) - min(starts))
+            if last > end_h + 1e-9:
+                when = f"to as late as {latest:g} h" + (f", its last administration at {last:g} h" if len(starts) > 1 else "")
+                raise RegimenError(
+                    f"vary: '{key}' moves dose {i} ('{d}') {when}, after {window}; {fix(last)}, or narrow the range of '{key}'"
+                )
+            continue
+        late = [t for t in starts if t > end_h + 1e-9]
+        if not late:
+            continue
+        if len(starts) == 1:
+            what, other = f"is given at {late[0]:g} h, after {window}; it would not be simulated", "move the dose earlier"
+        else:
+            inside = len(starts) - len(late)
+            what = f"has {len(late)} of its {len(starts)} administrations ({late[0]:g} h to {late[-1]:g} h) after {window}; they would not be simulated"
+            other = f"give fewer doses (x {inside})" if inside else "move the doses earlier"
+        first = fix(late[-1])
+        raise RegimenError(f"dose: '{d}' {what}. {first[0].upper() + first[1:]}, or {other}")
+
+
 def simulate(
     regimen: Regimen | Dose | str | Iterable[Dose | str] = (),
     *,
@@ -147,6 +187,7 @@ def simulate(
     s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp, model=model)
     start = min(s.regimen.start_h, 0.0, *(e.time_h for e in s.flat.events if math.isfinite(e.time_h)))
     grid = time_grid(start, hours, times)
+    check_dose_window(s.regimen, float(grid[-1]), times_given=times is not None)
     full = grid if grid[0] <= start else np.concatenate([[start], grid])
     y, p_t = integrate(s.compiled, s.flat.events, s.p, s.y0, full, tolerances, with_inputs=True)
     if full is not grid:

@@ -29,7 +29,7 @@ from ._errors import PlasticityError, UnknownNameError
 from ._io import atomic_write
 from ._metrics import METRICS, standard_metrics
 from ._regimen import Regimen
-from ._simulate import setup, time_grid, version
+from ._simulate import check_dose_window, setup, time_grid, version
 from ._solve import Tolerances
 
 DESIGNS = ("grid", "lhs", "sobol", "population")
@@ -403,6 +403,8 @@ def sweep(
         if kind == "time":
             base_values[k] = min(e.time_h for e, o in zip(s.flat.events, _dose_owners(s), strict=True) if o == w)
     table = sample(vary, design=design, n=n, seed=seed, population=population, base=base_values)
+    moved = {w: (k, float(np.max(table[k]))) for k, (kind, w) in zip(keys, resolved, strict=True) if kind == "time" and len(table)}
+    check_dose_window(reg, float(hours), moved=moved)  # a dose after `hours` would be left out of every member unseen
     fns = _metric_functions(metrics)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise PlasticityError(f"chunk_size: expected a positive integer, got {chunk_size!r}")

@@ -43,6 +43,11 @@ CASES = [
      RegimenError, ["route", "culture", "bath"]),
     ("bad time unit", dict(regimen=["ketamine 10 mg/kg ip at 2 fortnights"]), ["--dose", "ketamine 10 mg/kg ip at 2 fortnights"],
      UnknownNameError, ["time unit", "'fortnights'"]),
+    ("dose after hours", dict(regimen=["ketamine 10 mg/kg ip at 80 h"], hours=72), ["--dose", "ketamine 10 mg/kg ip at 80 h", "--hours", "72"],
+     RegimenError, ["dose", "'ketamine 10 mg/kg ip at 80 h'", "at 80 h", "72 h", "hours=80", "--hours 80"]),
+    ("repeated doses past hours", dict(regimen=["esketamine 56 mg intranasal every 3.5 d x 8"], species="human", hours=72),
+     ["--dose", "esketamine 56 mg intranasal every 3.5 d x 8", "--species", "human", "--hours", "72"],
+     RegimenError, ["dose", "7 of its 8 administrations", "84 h to 588 h", "72 h", "--hours 588", "x 1"]),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -165,3 +170,38 @@ def test_unknown_name_error_lists_and_suggests():
     assert e.kind == "species" and e.name == "rta"
     e = UnknownNameError("species", "zebrafish", ["mouse", "rat"])
     assert "Did you mean" not in str(e)
+
+
+# ------------------------------------------------------------------------------ doses after the simulated window
+def test_dose_after_the_window_given_by_times_is_refused():
+    with pytest.raises(RegimenError) as info:
+        simulator.simulate(["ketamine 10 mg/kg ip at 3 h"], times=[0.0, 1.0, 2.0])
+    assert "last output time 2 h" in str(info.value) and "Extend times to 3 h or later, or move the dose earlier" in str(info.value)
+
+
+def test_doses_inside_the_window_still_run():
+    """A dose exactly at the end, an infusion running past it and a schedule ending inside it are all simulated."""
+    at_end = simulator.simulate(["ketamine 10 mg/kg iv at 2 h"], hours=2)
+    assert at_end.timecourse["ketamine_plasma_nM"].iloc[-1] > 0  # the last row shows the state just after the dose
+    running = simulator.simulate(["ketamine 0.5 mg/kg iv at 71 h over 2 h"], hours=72)
+    assert running.timecourse["ketamine_brain_nM"].iloc[-1] > 0
+    repeated = simulator.simulate(["esketamine 56 mg intranasal every 3.5 d x 3"], species="human", hours=168)
+    assert repeated.timecourse["time_h"].iloc[-1] == 168
+
+
+def test_sweep_refuses_doses_after_hours():
+    with pytest.raises(RegimenError) as info:  # a dose time varied past the end, in some members only
+        simulator.sweep("ketamine 10 mg/kg ip", vary={"time:0": [0.0, 50.0, 80.0]}, hours=72, workers=1)
+    for w in ("vary", "'time:0'", "80 h", "72 h", "hours=80"):
+        assert w in str(info.value), (w, str(info.value))
+    with pytest.raises(RegimenError, match=r"dose: 'ketamine 10 mg/kg ip at 2 h' is given at 2 h.*hours=1\)"):
+        simulator.sweep("ketamine 10 mg/kg ip at 2 h", vary={"dose:0": [1.0, 2.0]}, hours=1, workers=1)
+    with pytest.raises(RegimenError, match="its last administration at 58 h"):  # a schedule moved: its last dose counts
+        simulator.sweep("ketamine 10 mg/kg ip every 1 d x 3", vary={"time:0": [0.0, 10.0]}, hours=48, workers=1)
+
+
+def test_cli_sweep_refuses_doses_after_hours(capsys):
+    code = main(["sweep", "--dose", "ketamine 10 mg/kg ip", "--vary", "time:0=0,80", "--hours", "72", "--workers", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: vary: 'time:0'") and len(err.strip().splitlines()) == 1, err
+    assert "--hours 80" in err
