@@ -107,6 +107,28 @@ def auc(t, x, window=None) -> float:
     return float(np.sum(0.5 * (xw[1:] + xw[:-1]) * np.diff(tw)))
 
 
+def preexisting_elimination(tc: pd.DataFrame, start_h: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Times (h) and elimination rate (1/d) of the spines already present at `start_h`.
+
+    Longitudinal imaging counts the loss of spines seen at an earlier session (Pryazhnikov 2018 Sci
+    Rep 8:6464: "elimination of pre-existing spines"), so spines formed after the drug do not enter
+    it. The cohort is followed through the two pools with the run's own rates, taken as constant
+    between output times (an exact step for the linear cohort equations).
+    """
+    t = tc["time_h"].to_numpy()
+    keep = t >= start_h
+    t = t[keep]
+    kn, ks, st = (_col(tc, c)[keep] / 24.0 for c in ("new_spine_loss_rate", "stable_spine_loss_rate", "spine_stabilisation_rate"))
+    n, s = np.empty_like(t), np.empty_like(t)
+    n[0], s[0] = _col(tc, "spine_new")[keep][0], _col(tc, "spine_stable")[keep][0]
+    for i in range(1, len(t)):
+        dt, a, b, c = t[i] - t[i - 1], kn[i - 1] + st[i - 1], ks[i - 1], st[i - 1]
+        ea, eb = math.exp(-a * dt), math.exp(-b * dt)
+        n[i] = n[i - 1] * ea
+        s[i] = s[i - 1] * eb + c * n[i - 1] * ((eb - ea) / (a - b) if abs(a - b) > 1e-12 else dt * ea)
+    return t, 24.0 * (kn * n + ks * s) / (n + s)
+
+
 def ec50(concentrations, responses, level: float | None = None) -> float:
     """Concentration at which the response first reaches `level` (default half the largest), log-interpolated."""
     c, r = np.asarray(concentrations, float), np.asarray(responses, float)
@@ -200,6 +222,7 @@ KIND_KEYS: dict[str, set[str]] = {
     "excess_at": {"column", "at_h"},
     "excess_peak": {"column"},
     "change_pct": {"column"},
+    "preexisting_elimination_change_pct": {"window"},
     "conc_ng_ml": {"compound"},
     "ec50": {"column", "concentrations"},
     "ratio_to_reference": {"metric"},
@@ -369,6 +392,11 @@ def observe(spec: Mapping, exp: str, runner, unit: str = "") -> float:
         x = _col(tc, f"{spec['compound']}_{spec.get('where', 'plasma')}_nM") * runner.molar_mass(spec["compound"]) / 1000.0
         return value_at(tc["time_h"], x, spec["at_h"]) if "at_h" in spec else peak(tc["time_h"], x, win)
     tc = runner.run(exp)
+    if kind == "preexisting_elimination_change_pct":
+        t, run = preexisting_elimination(tc, float(win[0]))
+        _, veh = preexisting_elimination(runner.vehicle(exp), float(win[0]))
+        _, pw = _window(t, 100.0 * (run - veh) / veh, win)
+        return _summary(pw, spec.get("stat", "max_abs"))
     t, x = tc["time_h"].to_numpy(), _col(tc, col)
     tu = TIME_UNITS.get(unit, 1.0)
     if kind in ("excess_at", "excess_peak", "change_pct") or spec.get("baseline") == "vehicle":
@@ -382,7 +410,7 @@ def observe(spec: Mapping, exp: str, runner, unit: str = "") -> float:
             if "at_h" in spec:
                 return value_at(t, pct, spec["at_h"])
             _, pw = _window(t, pct, win)
-            return float({"max_abs": np.max(np.abs(pw)), "max": np.max(pw), "min": np.min(pw), "mean": np.mean(pw)}[spec.get("stat", "max_abs")])
+            return _summary(pw, spec.get("stat", "max_abs"))
         x = x - v
     elif isinstance(spec.get("baseline"), (int, float)):
         x = x - float(spec["baseline"])
@@ -404,6 +432,11 @@ def observe(spec: Mapping, exp: str, runner, unit: str = "") -> float:
     if kind == "auc":
         return auc(t, x, win)
     raise PlasticityError(f"unknown observation kind {kind!r}")
+
+
+def _summary(x: np.ndarray, stat: str) -> float:
+    """One number from a windowed series: max_abs, max, min or mean (STATS)."""
+    return float({"max_abs": np.max(np.abs(x)), "max": np.max(x), "min": np.min(x), "mean": np.mean(x)}[stat])
 
 
 def _judge(t: Target, sim: float) -> tuple[str, str]:
@@ -451,7 +484,7 @@ def validate(ids: Iterable[str] | None = None, *, params: Mapping[str, float] | 
                 sim = float(observe(spec, t.experiment, runner, t.unit)) * float(t.options.get("factor", 1.0))
                 status, why = _judge(t, sim)
                 if why:
-                    note = f"{why}. {note}".strip()
+                    note = f"{why}. {t.reason} {note}".strip() if t.reason else f"{why}. {note}".strip()
             except PlasticityError as exc:
                 status, note = "not run", f"not run: {exc}"
         rows.append({"id": t.id, "item": t.item, "title": t.title, "confidence": t.confidence, "expected": t.expected, "simulated": sim,

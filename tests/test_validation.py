@@ -185,12 +185,19 @@ def test_cli_validate_exit_codes(tmp_path, capsys):
     assert main(["validate", "--ids", "nonexistent"]) == 2
 
 
+# Targets the model cannot evaluate, with the reason in models/validation.toml; a new one fails this test.
+NOT_RUN = {"14c"}  # BDNF mRNA: the model has translation only, no transcription
+KNOWN_MISSES = {"8b", "17a"}  # (C): spine gain size in rat, brief-LSD latch; reasons in the report
+
+
 @pytest.mark.validation
-@pytest.mark.xfail(reason="known misses remain (spine gain size 8b, elimination 9c, pAkt/pERK timing 15c/15g/15h, brief exposure 17a, DMT 19e/19f); see `plasticity validate --report`", strict=False)
 def test_full_validation_meets_the_bar():
+    """Issue 4's bar: every (R) target that runs passes, and >= 90% of the in-scope targets pass."""
     df = simulator.validate()
     judged = df[df["status"].isin(["pass", "miss", "not run"])]
-    r_miss = judged[(judged["confidence"] == "R") & (judged["status"] != "pass")]
+    r_miss = judged[(judged["confidence"] == "R") & (judged["status"] == "miss")]
     assert r_miss.empty, "(R) targets missing:\n" + r_miss[["id", "title", "simulated", "note"]].to_string()
+    assert set(judged.loc[judged["status"] == "not run", "id"]) == NOT_RUN
+    assert set(judged.loc[judged["status"] == "miss", "id"]) <= KNOWN_MISSES
     frac = (judged["status"] == "pass").mean()
     assert frac >= 0.9, f"only {frac:.0%} of in-scope targets pass"
