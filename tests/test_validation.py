@@ -201,3 +201,25 @@ def test_full_validation_meets_the_bar():
     assert set(judged.loc[judged["status"] == "miss", "id"]) <= KNOWN_MISSES
     frac = (judged["status"] == "pass").mean()
     assert frac >= 0.9, f"only {frac:.0%} of in-scope targets pass"
+
+
+def test_preexisting_elimination_follows_the_cohort_exactly():
+    """Constant rates: the cohort's new pool decays as exp(-(kn + st) t); at t = 0 the rate is the population's."""
+    t = np.linspace(0.0, 240.0, 41)
+    kn, ks, st = 0.3, 0.002, 0.1  # per day
+    n0, s0 = 0.02, 0.98
+    tc = pd.DataFrame({"time_h": t, "new_spine_loss_rate": kn, "stable_spine_loss_rate": ks, "spine_stabilisation_rate": st,
+                       "spine_new": n0, "spine_stable": s0})
+    times, rate = V.preexisting_elimination(tc)
+    d = times / 24.0
+    n = n0 * np.exp(-(kn + st) * d)
+    s = s0 * np.exp(-ks * d) + st * n0 * (np.exp(-ks * d) - np.exp(-(kn + st) * d)) / (kn + st - ks)
+    np.testing.assert_allclose(rate, (kn * n + ks * s) / (n + s), rtol=1e-12)
+    assert rate[0] == pytest.approx(kn * n0 + ks * s0)
+    assert np.all(np.diff(rate) < 0)  # the labile part of the cohort is used up; nothing new joins it
+
+
+def test_vehicle_preexisting_elimination_starts_at_the_population_rate():
+    tc = simulator.simulate([], species="mouse", hours=48).timecourse
+    _, rate = V.preexisting_elimination(tc)
+    assert rate[0] == pytest.approx(tc["spine_elimination_rate"].iloc[0], rel=1e-9)
