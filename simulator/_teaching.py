@@ -2,7 +2,7 @@
 time, and interactive controls with a static fallback when no widget frontend is running.
 
 The notebooks import them as
-`from simulator._teaching import pathway_snapshots, edge_signal, widgets_available, controls`.
+`from simulator._teaching import pathway_snapshots, edge_signal, widgets_available, controls, reveal`.
 """
 
 from __future__ import annotations
@@ -170,6 +170,44 @@ def pathway_snapshots(
             f"{regimen}: the loop at {len(times)} times; arrow width = extra signal an edge carries (upstream fold − 1)", fontsize=9
         )
     return fig
+
+
+def _agrees(said, model) -> str:
+    if said is None:
+        return "no prediction written"
+    if isinstance(model, bool) or isinstance(said, bool):
+        return "yes" if bool(said) == bool(model) else "no"
+    if isinstance(model, (int, float)) and isinstance(said, (int, float)):
+        if model == 0 or said == 0:
+            return "yes" if said == model else "no"
+        ratio = said / model
+        return "yes (within 2x)" if 0.5 <= ratio <= 2 else f"no (off by {ratio:.2g}x)"
+    if isinstance(model, str) and isinstance(said, str):
+        return "yes" if said.strip().lower() == model.strip().lower() else "no"
+    if isinstance(model, (list, tuple, set)) and isinstance(said, (list, tuple, set)):
+        if isinstance(model, set) or isinstance(said, set):
+            return "yes" if set(said) == set(model) else f"partly: {len(set(said) & set(model))} of {len(set(model))} in common"
+        return "yes" if list(said) == list(model) else "no (order or members differ)"
+    return "compare by eye"
+
+
+def reveal(prediction: dict[str, object], answer: dict[str, object]) -> pd.DataFrame:
+    """Predict-then-reveal: the class's predictions next to the model's answers, one row per question.
+
+    `prediction` maps a question to what was written down before running (None: not written);
+    `answer` maps the same questions to what the model computed. Numbers agree when within a
+    factor of 2, strings when equal ignoring case, lists when equal in order, sets when equal.
+    """
+    rows = [
+        {
+            "question": q,
+            "your prediction": "—" if prediction.get(q) is None else prediction.get(q),
+            "model": a,
+            "agree?": _agrees(prediction.get(q), a),
+        }
+        for q, a in answer.items()
+    ]
+    return pd.DataFrame(rows).set_index("question")
 
 
 def widgets_available() -> bool:
