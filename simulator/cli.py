@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 import textwrap
@@ -264,8 +265,77 @@ def _fit_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+class UsageError(PlasticityError):
+    """A command line argparse cannot read: printed as one 'error:' line, never the usage block."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError (one line, with the closest valid name) instead of printing usage and exiting."""
+
+    def __init__(self, *args, **kwargs):
+        self.options: list[str] = []  # every option string, for suggestions (set before argparse adds -h)
+        self.commands: dict[str, _Parser] = {}
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        self.options.extend(a for a in args if isinstance(a, str) and a.startswith("-"))
+        return super().add_argument(*args, **kwargs)
+
+    def error(self, message: str):
+        raise UsageError(_usage_message(self, message))
+
+
+def _command(parser: argparse.ArgumentParser) -> str:
+    """'simulate' for the parser of `plasticity simulate`, '' for the top-level parser."""
+    return parser.prog.partition(" ")[2]
+
+
+def _usage_message(parser: argparse.ArgumentParser, message: str) -> str:
+    """One readable line for an argparse complaint, naming the argument, the value and what was expected."""
+    from ._errors import UnknownNameError
+
+    cmd = _command(parser)
+    where = f"{cmd}: " if cmd else ""
+    see = f"see 'plasticity {cmd} --help'" if cmd else "see 'plasticity --help'"
+    m = re.match(r"argument (\S+): invalid choice: '(.*)' \(choose from (.*)\)$", message)
+    if m:
+        choices = re.findall(r"'([^']*)'", m[3]) or [c.strip() for c in m[3].split(",")]
+        if m[1] == "COMMAND":
+            return str(UnknownNameError("command", m[2], choices))
+        return where + str(UnknownNameError(f"value for {m[1].split('/')[-1]}", m[2], choices))
+    m = re.match(r"argument (\S+): invalid (int|float) value: '(.*)'$", message)
+    if m:
+        want = "a whole number" if m[2] == "int" else "a number"
+        return f"{where}{m[1].split('/')[-1]}: expected {want}, got '{m[3]}'"
+    m = re.match(r"argument (\S+): expected (one|at least one) argument", message)
+    if m:
+        return f"{where}{m[1].split('/')[-1]}: expected a value after it; {see}"
+    m = re.match(r"the following arguments are required: (.*)$", message)
+    if m:
+        return f"{where}missing required option(s) {m[1]}; {see}"
+    return f"{where}{message}; {see}"
+
+
+def _unrecognized(parser: _Parser, command: str | None, extra: list[str]) -> str:
+    """The first argument nobody took, with the closest option of that command."""
+    from ._errors import suggest
+
+    sub = parser.commands.get(command or "", parser)
+    where = f"{command}: " if command else ""
+    see = f"see 'plasticity {command} --help'" if command else "see 'plasticity --help'"
+    token = extra[0]
+    if token.startswith("-"):
+        name = token.split("=", 1)[0]
+        close = suggest(name, sub.options)
+        hint = f" Did you mean '{close}'?" if close else ""
+        return f"{where}unknown option '{name}'.{hint} {see[0].upper() + see[1:]}"
+    if command is None:
+        return f"no command given before '{token}'; expected one of: {', '.join(parser.commands)}"
+    return f"{where}unexpected argument '{token}' (options take the form --name value); {see}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="plasticity",
         description="Simulate how psychoplastogens drive the glutamate -> AMPA -> BDNF -> TrkB -> mTORC1 loop and dendritic spines.",
         epilog=EXAMPLES,
@@ -343,16 +413,18 @@ def build_parser() -> argparse.ArgumentParser:
     fitp.add_argument("--species", default="mouse", help="mouse | rat | human | culture (default mouse)")
     fitp.add_argument("--plot", metavar="FILE.png", help="write the data-and-fit figure")
     fitp.set_defaults(func=_fit_cmd)
+    parser.commands = dict(sub.choices)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            raise UsageError(_unrecognized(parser, getattr(args, "command", None), extra))
+        if not getattr(args, "func", None):
+            raise UsageError(f"no command given; expected one of: {', '.join(parser.commands)} (see 'plasticity --help')")
         return args.func(args)
     except PlasticityError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -360,6 +432,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that stopped early (| head): not an error worth a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

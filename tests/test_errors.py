@@ -205,3 +205,48 @@ def test_cli_sweep_refuses_doses_after_hours(capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: vary: 'time:0'") and len(err.strip().splitlines()) == 1, err
     assert "--hours 80" in err
+
+
+# ------------------------------------------------------------------------------ command-line usage errors
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["simulat"], ["unknown command 'simulat'", "Did you mean 'simulate'", "compounds, dose-response"]),
+        (["show-modl"], ["Did you mean 'show-model'"]),
+        ([], ["no command given", "simulate", "sweep"]),
+        (["simulate", "--specis", "rat"], ["simulate:", "unknown option '--specis'", "Did you mean '--species'", "plasticity simulate --help"]),
+        (["simulate", "--hourz=3"], ["unknown option '--hourz'", "Did you mean '--hours'"]),
+        (["simulate", "extra"], ["simulate:", "unexpected argument 'extra'"]),
+        (["simulate", "--hours", "abc"], ["simulate:", "--hours", "expected a number", "'abc'"]),
+        (["simulate", "--hours"], ["--hours", "expected a value"]),
+        (["sweep", "--n", "2.5"], ["sweep:", "--n", "whole number", "'2.5'"]),
+        (["sensitivity", "--method", "sobl"], ["sensitivity:", "--method", "'sobl'", "Did you mean 'sobol'"]),
+        (["export"], ["export:", "missing required", "--out"]),
+        (["fit", "--data", "x.csv"], ["fit:", "missing required", "--param"]),
+        (["sensitivity", "--para", "x"], ["ambiguous option", "--params", "--param"]),
+        (["--version"], ["unknown option '--version'"]),
+    ],
+)
+def test_cli_usage_errors_are_one_line(argv, words, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "", (code, out)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "usage:" not in err
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+
+
+def test_cli_usage_error_in_a_real_process():
+    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "simulat", "--dose", "ketamine 10 mg/kg ip"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "Did you mean 'simulate'" in proc.stderr
+    assert "Traceback" not in proc.stderr and "usage:" not in proc.stderr
+
+
+def test_cli_help_still_prints_usage(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["simulate", "--help"])
+    assert info.value.code == 0 and "usage: plasticity simulate" in capsys.readouterr().out
