@@ -195,6 +195,21 @@ def test_jacobian_factor_is_the_derivative_of_pos_power_and_zero_left_of_zero():
         assert np.array_equal(dpow(x, 1.5), pos(x) ** 1.5)
 
 
+def test_range_scan_moves_one_parameter_at_a_time_across_its_declared_range():
+    from simulator._sensitivity import range_scan
+
+    names = ["w_bdnf_feedback", "k_synaptic_protein"]
+    scan = range_scan(["ketamine 10 mg/kg ip"], params=names, times=[24], points=5)
+    assert list(scan.param.unique()) == names and len(scan) == 2 * 5
+    lib = simulator.load_library().pathway.parameters
+    for name in names:
+        values = scan[scan.param == name].value.to_numpy()
+        assert values[0] == pytest.approx(lib[name].range[0]) and values[-1] == pytest.approx(lib[name].range[1])
+    row = scan[scan.param == "k_synaptic_protein"].iloc[2]  # the others stay at their model values
+    single = simulator.simulate(["ketamine 10 mg/kg ip"], hours=24, params={"k_synaptic_protein": row.value}).spine_gain(24)
+    assert row.spine_gain == pytest.approx(single, rel=1e-3, abs=1e-6)
+
+
 def test_global_sensitivity_rejects_times_without_variance():
     with pytest.raises(simulator.PlasticityError, match="does not vary"):
         simulator.global_sensitivity(["ketamine 10 mg/kg ip at 2 h"], params=SOBOL_PARAMS[:2], times=[1], n=8)
@@ -295,3 +310,17 @@ def test_cli_sensitivity_local(tmp_path, capsys):
     )
     assert "local sensitivity" in capsys.readouterr().out
     assert set(pd.read_csv(out)["param"]) == {"k_glutamate", "w_bdnf_feedback"}
+
+
+# ---------------------------------------------------------------- teaching
+def test_reveal_sets_predictions_beside_the_model_answers():
+    from simulator._teaching import reveal
+
+    t = reveal(
+        {"hours": 3.0, "shape": "Inverted U", "ranking": ["a", "b"], "arrows": {"x"}, "kept most": None},
+        {"hours": 10.0, "shape": "inverted U", "ranking": ["a", "b"], "arrows": {"x", "y"}, "kept most": False},
+    )
+    agree = t["agree?"]
+    assert agree["hours"].startswith("no") and agree["shape"] == "yes" and agree["ranking"] == "yes"
+    assert agree["arrows"].startswith("partly") and agree["kept most"] == "no prediction written"
+    assert list(t.index) == ["hours", "shape", "ranking", "arrows", "kept most"]
