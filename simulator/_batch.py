@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from . import _native
 from ._errors import PlasticityError, SimulationError
 from ._solve import Tolerances, prepare, segments, snap_off
 
@@ -278,9 +279,33 @@ def run_batch(
         amounts[:, e] = a * (scale[:, e] if dose[e] else 1.0)
     Y = np.full((members, comp.n_states, len(times)), np.nan)
     live = np.array([k for k, s in enumerate(status) if s == OK], dtype=int)
-    if len(live):
+    if len(live) and engine(tol) == "native":
+        _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, live, Y, status)
+    elif len(live):
         _solve_split(comp, P, Y0, times, ev_list, amounts, ev_times, tol, live, Y, status)
     return BatchOutput(Y, status, P.T.copy())
+
+
+def engine(tol: Tolerances = Tolerances()) -> str:
+    """'native' (numba, each member on its own, the `fast` extra) or 'scipy' (members stacked into one solve_ivp).
+
+    The native kernel is a BDF method; a sweep asking for another SciPy method (tol.method 'Radau',
+    say) keeps the SciPy path so it gets the method it asked for. PLASTICITY_ENGINE=scipy forces SciPy."""
+    return "native" if tol.method in ("LSODA", "BDF") and _native.available() else "scipy"
+
+
+def _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.ndarray, Y: np.ndarray, status: list[str]) -> None:
+    """Integrate members `idx` one by one in the compiled kernel; a failure is that member's status alone."""
+    flat = comp.flat
+    sidx = {s: i for i, s in enumerate(flat.states)}
+    pidx = {s: i for i, s in enumerate(flat.params)}
+    kind = np.array([0 if ev.kind == "state" else 1 for ev in ev_list], dtype=np.int64)
+    target = np.array([sidx[ev.target] if ev.kind == "state" else pidx[ev.target] for ev in ev_list], dtype=np.int64)
+    out, codes = _native.integrate(comp, P[:, idx].T, Y0[:, idx].T, times, kind, target, amounts[idx], ev_times[idx], tol)
+    Y[idx] = out
+    for k, code in zip(idx, codes):
+        if code != 0:
+            status[k] = f"failed: {_native.REASONS.get(int(code), f'solver status {int(code)}')}"
 
 
 def observe_batch(setup, Y: np.ndarray, param_matrix: np.ndarray) -> dict[str, np.ndarray]:

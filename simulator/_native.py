@@ -1,0 +1,260 @@
+"""The compiled sweep engine: each member integrated on its own by a numba Rosenbrock kernel.
+
+numba is optional (`pip install "plasticity[fast]"`); without it `available()` is False and the
+batched engine keeps its SciPy path. The model's generated right-hand side and Jacobian and the
+kernel in `_rodas.py` are written into one module file in the user cache, named by the model's
+structure hash, the kernel's text and the numba version, so numba's on-disk cache makes the
+one-time compile a one-time cost per machine rather than per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import multiprocessing
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from ._solve import Tolerances
+
+MARKER = "# ---- kernel (everything below this line is compiled together with the model) ----"
+MAX_STEPS = 200_000
+REASONS = {
+    1: f"solver: more than {MAX_STEPS} steps (the trajectory is too fast to follow at these tolerances)",
+    2: "solver: the step size fell below round-off (a discontinuity or a blow-up)",
+    3: "solver: singular iteration matrix",
+    4: "solver: non-finite state (a parameter or dose far outside its range)",
+}
+
+_modules: dict[str, ModuleType] = {}
+_lock = threading.Lock()
+compile_seconds: dict[str, float] = {}  # model key -> seconds spent compiling or loading its kernel in this process
+
+
+def available() -> bool:
+    """True when numba can be imported (the `fast` extra) and PLASTICITY_ENGINE is not 'scipy'."""
+    if os.environ.get("PLASTICITY_ENGINE", "").lower() == "scipy":
+        return False
+    return importlib.util.find_spec("numba") is not None
+
+
+def cache_dir() -> Path:
+    """Where generated kernels and numba's cache live: $PLASTICITY_CACHE, else the user cache."""
+    env = os.environ.get("PLASTICITY_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "plasticity" / "native"
+
+
+def _kernel_text() -> str:
+    text = (Path(__file__).parent / "_kernel.py").read_text()
+    return text[text.index(MARKER):]
+
+
+def _matching(src: str, open_at: int) -> int:
+    """Index of the parenthesis closing the one at `open_at`."""
+    depth = 0
+    for i in range(open_at, len(src)):
+        depth += {"(": 1, ")": -1}.get(src[i], 0)
+        if depth == 0:
+            return i
+    raise ValueError("unbalanced parentheses in generated source")
+
+
+def fast_powers(src: str) -> str:
+    """Rewrite `pos(x)**(n)` as `ppow(x, n)`, which multiplies out integer exponents (Hill coefficients
+    are mostly whole numbers) instead of calling pow: the right-hand side's cost is mostly its powers."""
+    out, i = [], 0
+    while True:
+        j = src.find("pos(", i)
+        if j < 0:
+            out.append(src[i:])
+            return "".join(out)
+        if j > 0 and (src[j - 1].isalnum() or src[j - 1] == "_"):  # dpow( and other names ending in pos
+            out.append(src[i:j + 4])
+            i = j + 4
+            continue
+        close = _matching(src, j + 3)
+        if src.startswith("**(", close + 1):
+            end = _matching(src, close + 3)
+            out.append(src[i:j] + f"ppow({fast_powers(src[j + 4:close])}, {fast_powers(src[close + 4:end])})")
+            i = end + 1
+        else:
+            out.append(src[i:j + 4])
+            i = j + 4
+
+
+def lu_pattern(pattern: np.ndarray) -> dict[str, np.ndarray]:
+    """Index arrays of a no-pivoting LU of I - cJ over J's structure with its fill-in (CSR-like).
+
+    ENT: every stored entry; L (column k: rows below with a multiplier); U (row k: columns right of
+    the diagonal); F (row i: columns left of the diagonal, for the forward solve)."""
+    n = pattern.shape[0]
+    s = np.asarray(pattern, dtype=bool) | np.eye(n, dtype=bool)
+    for k in range(n):
+        rows = [i for i in range(k + 1, n) if s[i, k]]
+        cols = [j for j in range(k + 1, n) if s[k, j]]
+        for i in rows:
+            s[i, cols] = True
+
+    def csr(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        ptr = np.cumsum([0] + [len(x) for x in lists])
+        idx = np.array([v for x in lists for v in x] or [0], dtype=np.int64)
+        return ptr.astype(np.int64), idx
+
+    ent_i, ent_j = np.nonzero(s)
+    l_ptr, l_idx = csr([[i for i in range(k + 1, n) if s[i, k]] for k in range(n)])
+    u_ptr, u_idx = csr([[j for j in range(k + 1, n) if s[k, j]] for k in range(n)])
+    f_ptr, f_idx = csr([[j for j in range(i) if s[i, j]] for i in range(n)])
+    return {"ENT_I": ent_i.astype(np.int64), "ENT_J": ent_j.astype(np.int64), "L_PTR": l_ptr, "L_IDX": l_idx,
+            "U_PTR": u_ptr, "U_IDX": u_idx, "F_PTR": f_ptr, "F_IDX": f_idx}
+
+
+HELPERS = '''
+@njit(cache=True, inline="always")
+def pos(x):
+    return x if x > 0.0 else 0.0
+
+
+@njit(cache=True, inline="always")
+def ipow(x, k):
+    r = 1.0
+    while k > 0:
+        if k & 1:
+            r *= x
+        x *= x
+        k >>= 1
+    return r
+
+
+@njit(cache=True, inline="always")
+def ppow(x, n):
+    """pos(x) ** n with whole exponents multiplied out (exact to a few ulp, much cheaper than pow)."""
+    if x <= 0.0:
+        x = 0.0
+    if n == 1.0:
+        return x
+    if 0.0 < n <= 64.0 and n == np.floor(n):
+        return ipow(x, int(n))
+    if n == 0.5:
+        return np.sqrt(x)
+    return x**n
+
+
+@njit(cache=True, inline="always")
+def dpow(x, m):
+    """Derivative factor of ppow: pos(x) ** m, but 0 (not inf) where pos is flat."""
+    if x > 0.0:
+        return ppow(x, m)
+    return 1.0 if m == 0.0 else 0.0
+'''
+
+
+def _module_source(comp) -> str:
+    model = comp.source.split("\n\ndef observe_into")[0]  # rhs_into and jac_into only
+    model = fast_powers(model)
+    model = model.replace("def rhs_into", "@njit(cache=True)\ndef rhs_into").replace("def jac_into", "@njit(cache=True)\ndef jac_into")
+    arrays = "\n".join(f"{k} = np.array({v.tolist()!r}, dtype=np.int64)" for k, v in lu_pattern(comp.jac_pattern).items())
+    header = (
+        f'"""Generated by plasticity for model {comp.key}: right-hand side, Jacobian, LU pattern and the BDF kernel."""\n'
+        "import numpy as np\nfrom numba import njit, prange\n\n"
+    )
+    return header + HELPERS + "\n\n" + model + "\n\n\n" + arrays + "\n\n\n" + _kernel_text()
+
+
+def kernel(comp) -> ModuleType:
+    """The compiled kernel module for a compiled model (built or loaded once per process)."""
+    with _lock:
+        mod = _modules.get(comp.key)
+        if mod is not None:
+            return mod
+        start = time.perf_counter()
+        import numba
+
+        src = _module_source(comp)
+        digest = hashlib.sha1((src + numba.__version__).encode()).hexdigest()[:16]
+        name = f"plasticity_kernel_{digest}"
+        folder = cache_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = _write_once(folder / f"{name}.py", src)
+        except OSError:  # read-only home: compile from a private temporary folder, without a disk cache across runs
+            folder = Path(tempfile.mkdtemp(prefix="plasticity-kernel-"))
+            path = _write_once(folder / f"{name}.py", src)
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+        _warm(mod, comp.n_states)
+        compile_seconds[comp.key] = time.perf_counter() - start
+        _modules[comp.key] = mod
+        return mod
+
+
+def _write_once(path: Path, src: str) -> Path:
+    if not path.exists() or path.read_text() != src:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(src)
+        os.replace(tmp, path)
+    return path
+
+
+def _warm(mod: ModuleType, n: int) -> None:
+    """Compile (or load from the cache) both drivers now, with the argument types every call uses."""
+    args = _pack(np.zeros((1, n)), np.zeros((1, 1)), np.zeros(2), np.zeros((1, 0)), np.zeros((1, 0)), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    for fn in (mod.run_serial, mod.run_parallel):
+        out, status = np.empty((1, n, 2)), np.empty(1, np.int64)
+        fn(*args, 1e-6, 1e-9, 10, out, status)
+
+
+def _pack(Y0, P, times, ev_times, amounts, kind, target):
+    return (np.ascontiguousarray(Y0, dtype=np.float64), np.ascontiguousarray(P, dtype=np.float64),
+            np.ascontiguousarray(times, dtype=np.float64), np.ascontiguousarray(ev_times, dtype=np.float64),
+            np.ascontiguousarray(amounts, dtype=np.float64), np.ascontiguousarray(kind, dtype=np.int64),
+            np.ascontiguousarray(target, dtype=np.int64))
+
+
+def _threads() -> int:
+    """1 inside a worker process (the pool already uses the cores; forked OpenMP is unsafe), else numba's count."""
+    if multiprocessing.parent_process() is not None:
+        return 1
+    import numba
+
+    return numba.get_num_threads()
+
+
+def integrate(comp, P: np.ndarray, Y0: np.ndarray, times: np.ndarray, ev_kind: np.ndarray, ev_target: np.ndarray,
+              amounts: np.ndarray, ev_times: np.ndarray, tol: Tolerances, *, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """States (members, n_states, n_times) and status codes (members,) of members integrated one by one.
+
+    P (members, n_params), Y0 (members, n_states); amounts/ev_times (members, n_events); ev_kind is 0
+    for a state event, 1 for a parameter event; ev_target the state or parameter index."""
+    mod = kernel(comp)
+    m = P.shape[0]
+    out = np.empty((m, comp.n_states, len(times)))
+    status = np.zeros(m, dtype=np.int64)
+    if m == 0:
+        return out, status
+    args = _pack(Y0, P, times, ev_times, amounts, ev_kind, ev_target)
+    threads = _threads() if threads is None else threads
+    with np.errstate(all="ignore"):
+        if threads <= 1 or m == 1:
+            mod.run_serial(*args, tol.rtol, tol.atol, MAX_STEPS, out, status)
+        else:
+            import numba
+
+            before = numba.get_num_threads()
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            try:
+                mod.run_parallel(*args, tol.rtol, tol.atol, MAX_STEPS, out, status)
+            finally:
+                numba.set_num_threads(before)
+    return out, status
