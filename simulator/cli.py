@@ -417,6 +417,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_figure_path(path: str) -> None:
+    """--plot: refuse a missing folder or an image type matplotlib cannot write before any work is done."""
+    from pathlib import Path
+
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise PlasticityError(f"--plot: folder '{p.parent}' does not exist; create it or choose another path")
+    kinds = sorted(FigureCanvasBase.get_supported_filetypes())
+    if p.suffix and p.suffix.lstrip(".").lower() not in kinds:  # no suffix: matplotlib writes PNG
+        raise PlasticityError(f"--plot: unsupported image type '{p.suffix or p.name}'; expected one of: {', '.join('.' + k for k in kinds)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -425,6 +439,11 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(_unrecognized(parser, getattr(args, "command", None), extra))
         if not getattr(args, "func", None):
             raise UsageError(f"no command given; expected one of: {', '.join(parser.commands)} (see 'plasticity --help')")
+        if getattr(args, "plot", None):
+            _check_figure_path(args.plot)
+        out = getattr(args, "out", None)
+        if out and not os.path.isdir(os.path.dirname(os.path.abspath(out))):  # before the work, not after it
+            raise PlasticityError(f"--out: output folder '{os.path.dirname(out) or '.'}' does not exist; create it or choose another path")
         return args.func(args)
     except PlasticityError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -436,6 +455,10 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except OSError as exc:  # the file system said no (a full disk, a read-only or missing folder): one line, no traceback
+        where = f" '{exc.filename}':" if exc.filename else ""
+        print(f"error: output:{where} {exc.strerror or exc}; check the path, free disk space and permissions", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -250,3 +250,36 @@ def test_cli_help_still_prints_usage(capsys):
     with pytest.raises(SystemExit) as info:
         main(["simulate", "--help"])
     assert info.value.code == 0 and "usage: plasticity simulate" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["simulate", "--hours", "1", "--plot", "fig.xyz"], ["--plot", "unsupported image type '.xyz'", ".png", ".pdf"]),
+        (["dose-response", "--doses", "1,3,10", "--plot", "/nonexistent-folder-plasticity/dr.png"], ["--plot", "folder", "does not exist"]),
+        (["sensitivity", "--dose", "ketamine 10 mg/kg ip", "--out", "/nonexistent-folder-plasticity/s.csv"], ["--out", "folder", "does not exist"]),
+        (["sweep", "--dose", "ketamine 10 mg/kg ip", "--vary", "dose:0=1,2", "--out", "/nonexistent-folder-plasticity/s.parquet"],
+         ["--out", "does not exist"]),
+    ],
+)
+def test_cli_output_paths_are_checked_before_any_work(argv, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    for w in words:
+        assert w in err, (w, err)
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_file_system_errors_are_one_line(capsys, monkeypatch):
+    """An OSError from deep inside a command (a full disk, a read-only folder) is one line, not a traceback."""
+    import simulator.cli as cli
+
+    def full_disk(args):
+        raise OSError(28, "No space left on device", "/data/out.csv")
+
+    monkeypatch.setattr(cli, "_compounds", full_disk)
+    assert main(["compounds"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: output: '/data/out.csv': No space left on device; check the path, free disk space and permissions"
