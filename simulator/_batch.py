@@ -53,6 +53,9 @@ def steady_states(comp, P: np.ndarray, iters: int = 60) -> tuple[np.ndarray, np.
     y = np.empty((n, m))
     comp.init_into(P, y)
     y = np.broadcast_to(y, (n, m)).copy()
+    if _native.available():
+        Yn, ok = _native.steady_states(comp, P.T, y.T, iters)
+        return Yn.T.copy(), ok
     with np.errstate(all="ignore"):
         for _ in range(iters):
             f = comp.rhs(0.0, y, P)
@@ -190,8 +193,15 @@ def _integrate_group(comp, P, Y0, times, ev_list, amounts, ev_times, tol: Tolera
             stacked.P = P
             with np.errstate(all="ignore"):
                 sol = solve_ivp(
-                    stacked.rhs, (start, stop), y.T.ravel(), method=tol.method, t_eval=t_eval, jac=stacked.jac,
-                    rtol=tol.rtol, atol=tol.atol, **stacked.options(),
+                    stacked.rhs,
+                    (start, stop),
+                    y.T.ravel(),
+                    method=tol.method,
+                    t_eval=t_eval,
+                    jac=stacked.jac,
+                    rtol=tol.rtol,
+                    atol=tol.atol,
+                    **stacked.options(),
                 )
             if sol.status != 0 or not np.all(np.isfinite(sol.y)):
                 raise SimulationError(f"solver: integration failed between t = {start:g} h and {stop:g} h ({sol.message})")

@@ -18,7 +18,7 @@ Each member has its own steps and order; dose and clamp events end a segment and
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # Replaced in the compiled module by the model's generated functions and its LU index arrays.
 rhs_into = jac_into = None
@@ -39,11 +39,25 @@ ALPHA = (1.0 - KAPPA) * GAMMA
 ERROR_CONST = KAPPA * GAMMA + 1.0 / np.arange(1, MAX_ORDER + 2)
 
 
+def _r_matrix(factor: float) -> np.ndarray:
+    """R[i, j] = prod_{l=1..i} (l - 1 - factor j) / l: maps differences to a step size scaled by `factor`."""
+    r = np.zeros((MAX_ORDER + 1, MAX_ORDER + 1))
+    r[0] = 1.0
+    for i in range(1, MAX_ORDER + 1):
+        for j in range(1, MAX_ORDER + 1):
+            r[i, j] = r[i - 1, j] * (i - 1 - factor * j) / i
+    return r
+
+
+U_FULL = _r_matrix(1.0)  # the factor-1 matrix of every order is the top-left corner of this one
+
+
 @njit(cache=True)
-def rms(x, scale):
+def rms(x, wt):
+    """Root-mean-square of x weighted by wt = 1 / (atol + rtol |y|)."""
     s = 0.0
     for i in range(x.size):
-        s += (x[i] / scale[i]) ** 2
+        s += (x[i] * wt[i]) ** 2
     return np.sqrt(s / x.size)
 
 
@@ -54,23 +68,19 @@ def change_d(D, order, factor, work):
     work: scratch of shape (3 * (MAX_ORDER + 1) + MAX_ORDER + 1, n) - no allocation per call."""
     m = MAX_ORDER + 1
     R = work[:m, :m]
-    U = work[m:2 * m, :m]
-    RU = work[2 * m:3 * m, :m]
-    new = work[3 * m:3 * m + order + 1]
+    RU = work[2 * m : 3 * m, :m]
+    new = work[3 * m : 3 * m + order + 1]
     for j in range(order + 1):
         R[0, j] = 1.0
-        U[0, j] = 1.0
     for i in range(1, order + 1):
         R[i, 0] = 0.0
-        U[i, 0] = 0.0
         for j in range(1, order + 1):
             R[i, j] = R[i - 1, j] * (i - 1 - factor * j) / i
-            U[i, j] = U[i - 1, j] * (i - 1 - j) / i
     for i in range(order + 1):
         for j in range(order + 1):
             s = 0.0
             for k in range(order + 1):
-                s += R[i, k] * U[k, j]
+                s += R[i, k] * U_FULL[k, j]
             RU[i, j] = s
     n = D.shape[1]
     for i in range(order + 1):
@@ -134,6 +144,13 @@ def factor_dense(a, jac, c, piv):
     for i in range(n):
         for j in range(n):
             a[i, j] = (1.0 if i == j else 0.0) - c * jac[i, j]
+    return lu_dense(a, piv)
+
+
+@njit(cache=True)
+def lu_dense(a, piv):
+    """LU with partial pivoting in place; False if singular."""
+    n = a.shape[0]
     for k in range(n):
         m = k
         big = abs(a[k, k])
@@ -238,7 +255,7 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, max_steps, out
     d = np.empty(n)
     dy = np.empty(n)
     psi = np.empty(n)
-    scale = np.empty(n)
+    wt = np.empty(n)
     steps = 0
     status = OK
     while t < t_end and status == OK:
@@ -284,7 +301,7 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, max_steps, out
                     for j in range(order + 1):
                         s += D[j, i]
                     y_pred[i] = s
-                    scale[i] = atol + rtol * abs(s)
+                    wt[i] = 1.0 / (atol + rtol * abs(s))
                     s = 0.0
                     for j in range(1, order + 1):
                         s += D[j, i] * GAMMA[j]
@@ -316,7 +333,7 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, max_steps, out
                             solve_dense(a, piv, dy)
                         else:
                             solve_sparse(a, dy)
-                        dy_norm = rms(dy, scale)
+                        dy_norm = rms(dy, wt)
                         rate = dy_norm / dy_norm_old if dy_norm_old > 0.0 else -1.0
                         if rate >= 0.0 and (rate >= 1.0 or rate ** (NEWTON_MAXITER - k) / (1.0 - rate) * dy_norm > newton_tol):
                             break
@@ -327,8 +344,11 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, max_steps, out
                             crate = max(0.3 * crate, rate)
                         # converged: the remaining correction, at the contraction rate seen so far, is below
                         # the Newton tolerance (on the first iteration the rate from earlier steps, as CVODE does)
-                        if dy_norm == 0.0 or dy_norm * min(1.0, crate) < newton_tol or (
-                                rate >= 0.0 and rate / (1.0 - rate) * dy_norm < newton_tol):
+                        if (
+                            dy_norm == 0.0
+                            or dy_norm * min(1.0, crate) < newton_tol
+                            or (rate >= 0.0 and rate / (1.0 - rate) * dy_norm < newton_tol)
+                        ):
                             converged = True
                             break
                         dy_norm_old = dy_norm
@@ -346,8 +366,8 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, max_steps, out
                     continue
                 safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
                 for i in range(n):
-                    scale[i] = atol + rtol * abs(y_new[i])
-                err_norm = ERROR_CONST[order] * rms(d, scale)
+                    wt[i] = 1.0 / (atol + rtol * abs(y_new[i]))
+                err_norm = ERROR_CONST[order] * rms(d, wt)
                 if err_norm > 1.0:
                     fac = max(0.2, safety * err_norm ** (-1.0 / (order + 1)))
                     h *= fac
@@ -384,12 +404,12 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, max_steps, out
             if order > 1:
                 err_m = 0.0
                 for i in range(n):
-                    err_m += (ERROR_CONST[order - 1] * D[order, i] / scale[i]) ** 2
+                    err_m += (ERROR_CONST[order - 1] * D[order, i] * wt[i]) ** 2
                 err_m = np.sqrt(err_m / n)
             if order < MAX_ORDER:
                 err_p = 0.0
                 for i in range(n):
-                    err_p += (ERROR_CONST[order + 1] * D[order + 2, i] / scale[i]) ** 2
+                    err_p += (ERROR_CONST[order + 1] * D[order + 2, i] * wt[i]) ** 2
                 err_p = np.sqrt(err_p / n)
             f_m = err_m ** (-1.0 / order) if err_m > 0.0 else np.inf
             f_0 = err_norm ** (-1.0 / (order + 1)) if err_norm > 0.0 else np.inf
@@ -426,14 +446,47 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, max_steps, out
 
 
 @njit(cache=True)
+def steady(y, p, iters):
+    """Newton for the drug-free steady state from y (in place); True if it settled (finite, >= 0, small residual)."""
+    n = y.size
+    jac = np.zeros((n, n))
+    a = np.empty((n, n))
+    piv = np.zeros(n, dtype=np.int64)
+    f = np.empty(n)
+    for _ in range(iters):
+        rhs_into(0.0, y, p, f)
+        jac_into(0.0, y, p, jac)
+        for i in range(n):
+            for j in range(n):
+                a[i, j] = -jac[i, j]
+        if not lu_dense(a, piv):
+            return False
+        solve_dense(a, piv, f)
+        small = True
+        for i in range(n):
+            y[i] += f[i]
+            if not abs(f[i]) < 1e-13 * max(abs(y[i]), 1e-6):
+                small = False
+        if small:
+            break
+    rhs_into(0.0, y, p, f)
+    for i in range(n):
+        if not (np.isfinite(y[i]) and abs(f[i]) < 1e-8 * max(abs(y[i]), 1e-6) and y[i] >= -1e-12):
+            return False
+        if abs(y[i]) < 1e-300:
+            y[i] = 0.0
+    return True
+
+
+@njit(cache=True, nogil=True)
+def steady_all(Y, P, iters, OK_):
+    """Drug-free steady states of all members (rows of Y, in place)."""
+    for m in range(Y.shape[0]):
+        OK_[m] = steady(Y[m], P[m], iters)
+
+
+@njit(cache=True, nogil=True)
 def run_serial(Y0, P, times, EVT, EVA, ev_kind, ev_target, rtol, atol, max_steps, OUT, STATUS):
-    """All members in order on this thread."""
+    """All members in order; releases the GIL, so threads can run slices of members side by side."""
     for m in range(Y0.shape[0]):
-        STATUS[m] = member(Y0[m].copy(), P[m].copy(), times, EVT[m], EVA[m], ev_kind, ev_target, rtol, atol, max_steps, OUT[m])
-
-
-@njit(cache=True, parallel=True)
-def run_parallel(Y0, P, times, EVT, EVA, ev_kind, ev_target, rtol, atol, max_steps, OUT, STATUS):
-    """Members spread over numba's threads; each member is independent."""
-    for m in prange(Y0.shape[0]):
         STATUS[m] = member(Y0[m].copy(), P[m].copy(), times, EVT[m], EVA[m], ev_kind, ev_target, rtol, atol, max_steps, OUT[m])
