@@ -1,6 +1,6 @@
 """A virtual population streamed to Parquet: wall time and peak memory (measured once, not in CI).
 
-    python benchmarks/million_members.py [--n 1000000] [--chunk-size 2500] [--out /tmp/pop.parquet]
+    python benchmarks/million_members.py [--n 1000000] [--chunk-size 250] [--out /tmp/pop.parquet]
 
 Runs `simulator.sweep` over a log-normal population (ketamine 10 mg/kg ip in mouse, 72 h, CV 0.3 on
 clearance and NMDA potency) into a folder of Parquet chunks, the way `plasticity sweep` does, then
@@ -24,7 +24,7 @@ import simulator
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--chunk-size", type=int, default=2500)
+    ap.add_argument("--chunk-size", type=int, default=250)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--out", default="/tmp/plasticity-million.parquet")
     args = ap.parse_args()
