@@ -290,7 +290,9 @@ def run_batch(
     Y = np.full((members, comp.n_states, len(times)), np.nan)
     live = np.array([k for k, s in enumerate(status) if s == OK], dtype=int)
     if len(live) and engine(tol) == "native":
-        _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, live, Y, status)
+        retry = _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, live, Y, status)
+        if len(retry):  # the compiled BDF gave up on these: the SciPy path (simulate's own solver) tries them
+            _solve_split(comp, P, Y0, times, ev_list, amounts, ev_times, tol, retry, Y, status)
     elif len(live):
         _solve_split(comp, P, Y0, times, ev_list, amounts, ev_times, tol, live, Y, status)
     return BatchOutput(Y, status, P.T.copy())
@@ -304,8 +306,11 @@ def engine(tol: Tolerances = Tolerances()) -> str:
     return "native" if tol.method in ("LSODA", "BDF") and _native.available() else "scipy"
 
 
-def _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.ndarray, Y: np.ndarray, status: list[str]) -> None:
-    """Integrate members `idx` one by one in the compiled kernel; a failure is that member's status alone."""
+def _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.ndarray, Y: np.ndarray, status: list[str]) -> np.ndarray:
+    """Integrate members `idx` one by one in the compiled kernel; a failure is that member's status alone.
+
+    Returns the members whose step control failed (codes 1-3), for a second try on the SciPy path;
+    a non-finite state (code 4) is final."""
     flat = comp.flat
     sidx = {s: i for i, s in enumerate(flat.states)}
     pidx = {s: i for i, s in enumerate(flat.params)}
@@ -313,9 +318,14 @@ def _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.n
     target = np.array([sidx[ev.target] if ev.kind == "state" else pidx[ev.target] for ev in ev_list], dtype=np.int64)
     out, codes = _native.integrate(comp, P[:, idx].T, Y0[:, idx].T, times, kind, target, amounts[idx], ev_times[idx], tol)
     Y[idx] = out
+    retry = []
     for k, code in zip(idx, codes):
-        if code != 0:
+        if code in (1, 2, 3):
+            Y[k] = np.nan
+            retry.append(k)
+        elif code != 0:
             status[k] = f"failed: {_native.REASONS.get(int(code), f'solver status {int(code)}')}"
+    return np.array(retry, dtype=int)
 
 
 def observe_batch(setup, Y: np.ndarray, param_matrix: np.ndarray) -> dict[str, np.ndarray]:

@@ -97,12 +97,12 @@ def test_members_with_different_dose_times(ket):
     assert out[0][1, depot, row - 1] == pytest.approx(ket.y0[depot]) and out[0][1, depot, row] > 1.0
 
 
-def test_failed_member_has_a_status_and_the_rest_go_on(ket, monkeypatch):
+def test_member_the_kernel_gives_up_on_is_retried_on_the_scipy_path(ket, monkeypatch):
+    ref, _ = run_batch(ket, np.tile(ket.p, (3, 1)), [0.0, 72.0], dose_scale=np.array([0.0, 1.0, 0.0]))
     monkeypatch.setattr(_native, "MAX_STEPS", 100)  # a dosed 72 h run needs hundreds of steps; vehicle needs few
     Y, status = run_batch(ket, np.tile(ket.p, (3, 1)), [0.0, 72.0], dose_scale=np.array([0.0, 1.0, 0.0]))
-    assert status[0] == status[2] == "ok"
-    assert status[1].startswith("failed: solver: step limit")
-    assert np.all(np.isnan(Y[1])) and np.all(np.isfinite(Y[[0, 2]]))
+    assert status == ["ok", "ok", "ok"]
+    np.testing.assert_allclose(Y, ref, rtol=1e-5, atol=1e-9)
 
 
 def test_non_finite_member_fails_alone(ket):

@@ -142,7 +142,7 @@ def test_sweep_trajectories():
 _SCRIPT = textwrap.dedent(
     """
     import sys, simulator
-    simulator.sweep("ketamine 10 mg/kg ip", vary={"ketamine_nmda_potency": (500, 3000), "dose:0": (1, 30)}, design="lhs", n=16,
+    simulator.sweep("ketamine 10 mg/kg ip", vary={"ketamine_nmda_potency": (500, 3000), "dose:0": (1, 30)}, design="lhs", n=64,
                     seed=1, hours=24, chunk_size=2, workers=1, out=sys.argv[1], metrics=["spine_change_24h_pct", "mtorc1_peak_fold"])
     """
 )
@@ -159,14 +159,14 @@ def test_killed_sweep_resumes_to_the_same_table(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = len(list(out.glob("chunk-*.parquet")))
-    assert 2 <= partial < 8, "the kill should land part-way through the sweep"
+    assert 2 <= partial < 32, "the kill should land part-way through the sweep"
     assert (out / LOCK).exists()  # a stale lock: its pid is dead, so the rerun takes over
     subprocess.run([sys.executable, str(script), str(out)], check=True)
     resumed = pd.read_parquet(out)
-    clean = sweep("ketamine 10 mg/kg ip", vary={POT: (500, 3000), "dose:0": (1, 30)}, design="lhs", n=16, seed=1, hours=24,
+    clean = sweep("ketamine 10 mg/kg ip", vary={POT: (500, 3000), "dose:0": (1, 30)}, design="lhs", n=64, seed=1, hours=24,
                   chunk_size=2, workers=1, metrics=["spine_change_24h_pct", "mtorc1_peak_fold"])
     resumed = resumed.sort_values("member").reset_index(drop=True)
-    assert list(resumed["member"]) == list(range(16))
+    assert list(resumed["member"]) == list(range(64))
     pd.testing.assert_frame_equal(resumed, clean, check_exact=False, rtol=1e-9)
     assert not (out / LOCK).exists()
 
