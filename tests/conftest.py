@@ -8,10 +8,26 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 
 GENERATED: Counter[str] = Counter()
 KILLS: Counter[str] = Counter()
+
+
+def close_rel(a, b, rtol=2e-5) -> bool:
+    """Relative agreement with an absolute floor (drug concentrations decay to solver noise)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    floor = max(1e-8, 1e-6 * np.max(np.abs(b)))
+    return bool(np.max(np.abs(a - b) / np.maximum(np.abs(b), floor)) < rtol)
+
+
+@pytest.fixture(scope="module")
+def ket():
+    """The ketamine 10 mg/kg i.p. model, set up once per test module."""
+    from simulator._simulate import setup
+
+    return setup(["ketamine 10 mg/kg ip"])
 
 
 @pytest.fixture(scope="session")

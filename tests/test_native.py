@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import close_rel
 
 import simulator
 from simulator import _native
@@ -18,18 +19,6 @@ from simulator._solve import Tolerances
 pytest.importorskip("numba")
 
 KET = "ketamine 10 mg/kg ip"
-
-
-def _close(a, b, rtol=2e-5):
-    """Relative agreement with an absolute floor (drug concentrations decay to solver noise)."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    floor = max(1e-8, 1e-6 * np.max(np.abs(b)))
-    return np.max(np.abs(a - b) / np.maximum(np.abs(b), floor)) < rtol
-
-
-@pytest.fixture(scope="module")
-def ket():
-    return setup([KET])
 
 
 def test_engine_is_native_with_numba(monkeypatch):
@@ -63,7 +52,7 @@ def test_native_agrees_with_simulate(regimen, kw):
     # readout inside its window is not comparable; every other readout is (they see only the states)
     cols = [c for c in ("spine_density", "glutamate", "mtorc1", "bdnf", "trkb") if not ("clamp" in kw and c == "mtorc1")]
     for col in cols:
-        assert _close(obs[col][0], single.timecourse[col]), col
+        assert close_rel(obs[col][0], single.timecourse[col]), col
 
 
 def test_native_agrees_with_scipy_engine_across_members(ket, monkeypatch):
@@ -77,9 +66,9 @@ def test_native_agrees_with_scipy_engine_across_members(ket, monkeypatch):
     assert fast[1] == slow[1] == ["ok"] * 4
     a, b = observe_batch(ket, fast[0], fast.params), observe_batch(ket, slow[0], slow.params)
     for k in range(4):
-        assert _close(a["spine_density"][k], b["spine_density"][k]), k
-        assert _close(a["ketamine_brain_nM"][k], b["ketamine_brain_nM"][k]), k
-    assert not _close(a["spine_density"][0], a["spine_density"][3], rtol=1e-4)  # members really differ
+        assert close_rel(a["spine_density"][k], b["spine_density"][k]), k
+        assert close_rel(a["ketamine_brain_nM"][k], b["ketamine_brain_nM"][k]), k
+    assert not close_rel(a["spine_density"][0], a["spine_density"][3], rtol=1e-4)  # members really differ
 
 
 def test_members_with_different_dose_times(ket):
@@ -89,8 +78,8 @@ def test_members_with_different_dose_times(ket):
     obs = observe_batch(ket, out[0], out.params)
     for k, h in enumerate(when[:, 0]):
         single = simulator.simulate([f"ketamine 10 mg/kg ip at {h} h"], times=t)
-        assert _close(obs["spine_density"][k], single.timecourse["spine_density"]), h
-        assert _close(obs["ketamine_brain_nM"][k], single.timecourse["ketamine_brain_nM"]), h
+        assert close_rel(obs["spine_density"][k], single.timecourse["spine_density"]), h
+        assert close_rel(obs["ketamine_brain_nM"][k], single.timecourse["ketamine_brain_nM"]), h
     # before its dose a member sits at its drug-free steady state; the row at the dose shows the dose
     depot = ket.flat.states.index("ketamine_depot_ip")
     row = int(np.searchsorted(t, 2.0))
@@ -151,4 +140,4 @@ def test_kernel_is_cached_on_disk(ket):
     assert _native.kernel(ket.compiled) is mod  # once per process
     assert mod.__file__ and _native.MARKER in open(mod.__file__).read()
     steady, ok = _native.steady_states(ket.compiled, ket.p[None, :], ket.compiled.initial(ket.p)[None, :], 60)
-    assert ok[0] and _close(steady[0], ket.y0, rtol=1e-8)
+    assert ok[0] and close_rel(steady[0], ket.y0, rtol=1e-8)

@@ -12,27 +12,16 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import close_rel
 
 import simulator
 from simulator._batch import observe_batch, run_batch
 from simulator._metrics import standard_metrics
-from simulator._simulate import setup, time_grid
+from simulator._simulate import time_grid
 from simulator._sweep import LOCK, sample, sweep
 
 KET = "ketamine 10 mg/kg ip"
 POT = "ketamine_nmda_potency"
-
-
-def _close(a, b, rtol=2e-5):
-    """Relative agreement with an absolute floor (drug concentrations decay to solver noise)."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    floor = max(1e-8, 1e-6 * np.max(np.abs(b)))
-    return np.max(np.abs(a - b) / np.maximum(np.abs(b), floor)) < rtol
-
-
-@pytest.fixture(scope="module")
-def ket():
-    return setup([KET])
 
 
 def test_batch_agrees_with_single_runs(ket):
@@ -48,9 +37,9 @@ def test_batch_agrees_with_single_runs(ket):
     for k in range(3):
         r = simulator.simulate([f"ketamine {10 * ds[k]} mg/kg ip"], params={POT: P[k, i]})
         for col in ("spine_density", "glutamate", "mtorc1", "ketamine_brain_nM"):
-            assert _close(obs[col][k], r.timecourse[col]), (k, col)
+            assert close_rel(obs[col][k], r.timecourse[col]), (k, col)
     # the members really differ: the test could fail if parameters were ignored
-    assert not _close(obs["spine_density"][0], obs["spine_density"][2], rtol=1e-4)
+    assert not close_rel(obs["spine_density"][0], obs["spine_density"][2], rtol=1e-4)
 
 
 def test_failed_member_does_not_stop_the_batch(ket):
@@ -65,7 +54,7 @@ def test_failed_member_does_not_stop_the_batch(ket):
     assert status[2].startswith("failed:") and "ketamine_clearance" in status[2]
     assert np.all(np.isnan(Y[1:])) and np.all(np.isfinite(Y[0]))
     single = simulator.simulate([KET], times=t)
-    assert _close(observe_batch(ket, Y[:1], P[:1])["spine_density"][0], single.timecourse["spine_density"])
+    assert close_rel(observe_batch(ket, Y[:1], P[:1])["spine_density"][0], single.timecourse["spine_density"])
 
 
 def test_run_batch_rejects_wrong_shape(ket):
