@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from ._compose import FlatModel
+from ._compose import Carry, FlatModel
 
 
 def pos(x):
@@ -171,25 +171,12 @@ class Compiled:
 
 def compile_model(flat: FlatModel) -> Compiled:
     """Generate and compile the model's functions (cached by structure)."""
-    return _compile_cached(flat.structure_key, _Holder(flat))
-
-
-class _Holder:
-    """Carries the flat model through lru_cache without making it part of the key."""
-
-    def __init__(self, flat: FlatModel):
-        self.flat = flat
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __eq__(self, other: object) -> bool:
-        return True
+    return _compile_cached(flat.structure_key, Carry(flat))
 
 
 @lru_cache(maxsize=64)
-def _compile_cached(key: tuple, holder: _Holder) -> Compiled:
-    flat = holder.flat
+def _compile_cached(key: tuple, carry: Carry) -> Compiled:
+    (flat,) = carry.objects
     done, odes = _expand(flat)
     ren = _rename(flat)
     odes_r = [e.xreplace(ren) for e in odes]

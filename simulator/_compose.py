@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 import sympy as sp
 
@@ -85,7 +86,7 @@ class FlatModel:
     descriptions: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def structure_key(self) -> tuple:
         return (
             tuple(self.states),
@@ -147,7 +148,31 @@ def _route_of_state(compound: str, route: str) -> str:
 
 
 def compose(lib: Library, regimen: Regimen, species: Species, interventions: Interventions = Interventions()) -> FlatModel:
-    """Build the flat model for one species, regimen and set of interventions."""
+    """Build the flat model for one species, regimen and set of interventions.
+
+    Cached: a library is immutable and named by the hash of its files, so the same library content,
+    regimen, species and interventions give the same model object (callers copy `values` before
+    changing any); repeated runs (vehicle comparisons, validation, fits) skip parsing the model files."""
+    return _compose_cached((lib.hash, str(lib.root), regimen, species.name, interventions), Carry(lib, species))
+
+
+class Carry:
+    """Passes objects through `lru_cache` without making them part of its key (which names them)."""
+
+    def __init__(self, *objects):
+        self.objects = objects
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+
+@lru_cache(maxsize=128)
+def _compose_cached(key: tuple, carry: Carry) -> FlatModel:
+    lib, species = carry.objects
+    regimen, interventions = key[2], key[4]
     pw = lib.pathway
     values: dict[str, float] = {}
     meta: dict[str, Param] = {}

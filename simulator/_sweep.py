@@ -438,14 +438,15 @@ def sweep(
             for i, sl in todo:
                 futures[submit(_run_chunk, spec, keys, values[sl], start, tuple(fns), trajectories)] = (i, sl)
             for fut in completed(list(futures)):
-                i, sl = futures[fut]
+                i, sl = futures.pop(fut)  # drop our reference: a finished chunk must not stay in memory
                 df, traj = fut.result()
                 df.insert(0, "member", np.arange(sl.start, sl.stop))
                 for c, k in enumerate(keys):
                     df.insert(1 + c, k, values[sl, c])
                 if output is not None:
-                    output.write(i, df)
-                results[i] = df
+                    output.write(i, df)  # the table is read back from disk at the end, so it is not kept here
+                else:
+                    results[i] = df
                 if traj is not None:
                     trajs[i] = traj
                 if bar is not None:
