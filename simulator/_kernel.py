@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Replaced in the compiled module by the model's generated functions and its LU index arrays.
-rhs_into = jac_into = None
-ENT_I = ENT_J = L_PTR = L_IDX = U_PTR = U_IDX = F_PTR = F_IDX = np.zeros(1, np.int64)
+# Replaced in the compiled module by the model's generated functions: right-hand side, Jacobian, and the
+# sparse LU factorization and solve of I - cJ unrolled over its fill pattern (_native.lu_source).
+rhs_into = jac_into = factor_sparse = solve_sparse = None
 
 # ---- kernel (everything below this line is compiled together with the model) ----
 OK = 0
@@ -92,49 +92,6 @@ def change_d(D, order, factor, work):
     for i in range(order + 1):
         for q in range(n):
             D[i, q] = new[i, q]
-
-
-@njit(cache=True)
-def factor_sparse(a, jac, c):
-    """a = I - c J over the fill pattern, factored in place without pivoting; False if a pivot is too small."""
-    for e in range(ENT_I.size):
-        i = ENT_I[e]
-        j = ENT_J[e]
-        a[i, j] = (1.0 if i == j else 0.0) - c * jac[i, j]
-    n = a.shape[0]
-    for k in range(n):
-        piv = a[k, k]
-        big = 0.0
-        for q in range(U_PTR[k], U_PTR[k + 1]):
-            big = max(big, abs(a[k, U_IDX[q]]))
-        if not abs(piv) > 1e-10 * big or not np.isfinite(piv):
-            return False
-        inv = 1.0 / piv
-        for q in range(L_PTR[k], L_PTR[k + 1]):
-            i = L_IDX[q]
-            f = a[i, k] * inv
-            a[i, k] = f
-            for r in range(U_PTR[k], U_PTR[k + 1]):
-                j = U_IDX[r]
-                a[i, j] -= f * a[k, j]
-    return True
-
-
-@njit(cache=True)
-def solve_sparse(a, b):
-    n = a.shape[0]
-    for i in range(n):
-        s = b[i]
-        for q in range(F_PTR[i], F_PTR[i + 1]):
-            j = F_IDX[q]
-            s -= a[i, j] * b[j]
-        b[i] = s
-    for i in range(n - 1, -1, -1):
-        s = b[i]
-        for q in range(U_PTR[i], U_PTR[i + 1]):
-            j = U_IDX[q]
-            s -= a[i, j] * b[j]
-        b[i] = s / a[i, i]
 
 
 @njit(cache=True)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ._batch import OK, observe_batch, run_batch
-from ._compose import Clamp
+from ._compose import Clamp, compose
 from ._errors import PlasticityError, UnknownNameError
 from ._io import atomic_write
 from ._metrics import METRICS, standard_metrics
@@ -222,11 +222,14 @@ def _run_chunk(spec: _Spec, keys: list[str], values: np.ndarray, start_h: float,
     P, scale, ev_times = _member_inputs(s, resolved, values)
     t = time_grid(start_h, spec.hours, None)
     out = run_batch(s, P, t, dose_scale=scale, dose_times=ev_times, tol=spec.tol)
-    veh = run_batch(s, P, t, dose_scale=0.0, dose_times=ev_times, tol=spec.tol)
     Y, status = out
-    status = [a if a != OK else (b if b != OK else OK) for a, b in zip(status, veh[1], strict=True)]
+    # the vehicle runs: members that differ only in compound parameters share one (see _vehicle_columns)
+    _, first, same = np.unique(P[:, _vehicle_columns(s)], axis=0, return_index=True, return_inverse=True)
+    same = same.ravel()
+    veh = run_batch(s, P[first], t, dose_scale=0.0, dose_times=ev_times[first], tol=spec.tol)
+    status = [a if a != OK else (b if b != OK else OK) for a, b in zip(status, [veh[1][k] for k in same], strict=True)]
     obs = observe_batch(s, Y, out.params)
-    vobs = observe_batch(s, veh[0], veh.params)
+    vobs = {k: v[same] for k, v in observe_batch(s, veh[0], veh.params).items()}
     table = {}
     with np.errstate(all="ignore"):
         for fn in metrics:
@@ -236,6 +239,16 @@ def _run_chunk(spec: _Spec, keys: list[str], values: np.ndarray, start_h: float,
     if trajectories:
         traj = (t, {k: v.astype(np.float32) for k, v in obs.items()})
     return pd.DataFrame(table), traj
+
+
+def _vehicle_columns(s) -> list[int]:
+    """Indices of the parameters a drug-free run depends on: those of the vehicle model.
+
+    A compound's own parameters (clearance, potency, absorption) act only through its concentrations,
+    which stay 0 without a dose, so a population varying them needs one vehicle run, not one per member."""
+    lib = s.library
+    vehicle = set(compose(lib, Regimen(), lib.get_species(s.species), s.interventions).params)
+    return [j for j, name in enumerate(s.flat.params) if name in vehicle]
 
 
 # ----------------------------------------------------------------------------- output folder

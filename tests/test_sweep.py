@@ -18,7 +18,7 @@ import simulator
 from simulator._batch import observe_batch, run_batch
 from simulator._metrics import standard_metrics
 from simulator._simulate import time_grid
-from simulator._sweep import LOCK, sample, sweep
+from simulator._sweep import LOCK, _vehicle_columns, sample, sweep
 
 KET = "ketamine 10 mg/kg ip"
 POT = "ketamine_nmda_potency"
@@ -113,6 +113,17 @@ def test_sweep_matches_single_runs_for_params_dose_and_time():
         r = simulator.simulate([f"ketamine {10 * row['dose:ketamine']} mg/kg ip at {row['time:0']} h"], params={POT: row[POT]})
         assert row["spine_change_72h_pct"] == pytest.approx(r.spine_gain(72), rel=1e-4, abs=1e-4)
         assert row["glutamate_peak_fold"] == pytest.approx(r.summary()["glutamate_peak_fold"], rel=1e-5)
+
+
+def test_vehicle_runs_are_shared_only_across_compound_parameters(ket):
+    names = [ket.flat.params[j] for j in _vehicle_columns(ket)]
+    assert "k_glutamate" in names and "body_weight" in names
+    assert POT not in names and "ketamine_clearance" not in names
+    # a pathway parameter changes the vehicle too: each member is compared with its own
+    df = sweep(KET, vary={"k_glutamate": [2.0, 8.0], POT: [800.0, 2500.0]}, workers=1, metrics=["spine_change_24h_pct"])
+    for _, row in df.iterrows():
+        r = simulator.simulate(KET, params={"k_glutamate": row["k_glutamate"], POT: row[POT]})
+        assert row["spine_change_24h_pct"] == pytest.approx(r.spine_gain(24), rel=1e-4, abs=1e-4)
 
 
 def test_sweep_member_failure_is_reported():
