@@ -20,7 +20,7 @@ from scipy.integrate import solve_ivp
 
 from . import _native
 from ._errors import PlasticityError, SimulationError
-from ._solve import Tolerances, prepare, segments, snap_off
+from ._solve import Tolerances, limited, prepare, segments, snap_off
 
 OK = "ok"
 
@@ -193,7 +193,7 @@ def _integrate_group(comp, P, Y0, times, ev_list, amounts, ev_times, tol: Tolera
             stacked.P = P
             with np.errstate(all="ignore"):
                 sol = solve_ivp(
-                    stacked.rhs,
+                    limited(stacked.rhs, start, stop),
                     (start, stop),
                     y.T.ravel(),
                     method=tol.method,

@@ -159,24 +159,26 @@ def ipow(x, k):
 
 @njit(cache=True)
 def ppow(x, n):
-    """pos(x) ** n with whole exponents multiplied out (exact to a few ulp, much cheaper than pow)."""
+    """pos(x) ** n with whole and half exponents multiplied out (exact to a few ulp, much cheaper than pow)."""
     if x <= 0.0:
         x = 0.0
     if n == 1.0:
         return x
-    if 0.0 < n <= 64.0 and n == np.floor(n):
-        return ipow(x, int(n))
-    if n == 0.5:
-        return np.sqrt(x)
+    if 0.0 < n <= 64.0:
+        k = np.floor(n)
+        if n == k:
+            return ipow(x, int(k))
+        if n - k == 0.5:
+            return ipow(x, int(k)) * np.sqrt(x)
     return x**n
 
 
 @njit(cache=True)
 def dpow(x, m):
-    """Derivative factor of ppow: pos(x) ** m, but 0 (not inf) where pos is flat."""
+    """Derivative factor of ppow, as _codegen.dpow: x ** m for x > 0, 0 left of 0, at 0 the finite right-hand slope."""
     if x > 0.0:
         return ppow(x, m)
-    return 1.0 if m == 0.0 else 0.0
+    return 1.0 if (m == 0.0 and x == 0.0) else 0.0
 '''
 
 

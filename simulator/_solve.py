@@ -23,6 +23,34 @@ class Tolerances:
     method: str = "LSODA"
 
 
+MAX_RHS_EVALS = 100_000  # per segment between doses; a 72 h run takes about 4,000
+
+
+class WorkLimitError(SimulationError):
+    """The solver crawled: more right-hand-side evaluations than MAX_RHS_EVALS in one segment."""
+
+
+def limited(fun, start: float, stop: float):
+    """`fun` that raises WorkLimitError after MAX_RHS_EVALS calls, so a crawling solve ends with an error, not a hang.
+
+    An abrupt rate law (a Hill coefficient near 0 makes pos(x) ** n a step at 0) can shrink LSODA's
+    steps to 1e-11 h, and 2 h would then take days."""
+    count = 0
+
+    def wrapped(t, y, *args):
+        nonlocal count
+        count += 1
+        if count > MAX_RHS_EVALS:
+            raise WorkLimitError(
+                f"solver: gave up between t = {start:g} h and {stop:g} h after {MAX_RHS_EVALS:,} right-hand-side evaluations, "
+                f"stuck near t = {t:.6g} h: the trajectory is too abrupt to follow (check extreme parameter values, such as "
+                "a Hill coefficient near 0, or extreme doses)"
+            )
+        return fun(t, y, *args)
+
+    return wrapped
+
+
 def param_vector(comp: Compiled, values: dict[str, float]) -> np.ndarray:
     return np.array([values[p] for p in comp.flat.params], dtype=float)
 
@@ -154,7 +182,7 @@ def integrate(comp: Compiled, events: list, p: np.ndarray, y0: np.ndarray, times
     for start, stop, sel, t_eval, extra in segments(times, t0, bounds):
         if stop > start:
             sol = solve_ivp(
-                comp.rhs, (start, stop), y, method=tol.method, t_eval=t_eval, args=(p,),
+                limited(comp.rhs, start, stop), (start, stop), y, method=tol.method, t_eval=t_eval, args=(p,),
                 jac=comp.jac, rtol=tol.rtol, atol=tol.atol,
             )
             if sol.status != 0 or not np.all(np.isfinite(sol.y)):

@@ -130,6 +130,21 @@ def test_compiled_functions_match_the_generated_source(ket):
         np.testing.assert_allclose(J, ket.compiled.jac(0.0, y, ket.p), rtol=1e-12, atol=1e-12)
 
 
+def test_compiled_power_helpers_match_the_numpy_ones():
+    """ppow's whole- and half-exponent shortcuts and dpow's flat left side agree with _codegen's pos/dpow."""
+    from numba import njit
+
+    from simulator._codegen import dpow, pos
+
+    ns = {"njit": lambda cache: njit, "np": np}  # the helpers' text as compiled into each kernel, without a disk cache
+    exec(_native.HELPERS, ns)
+    x = np.array([-1.0, 0.0, 0.3, 1.7, 25.0])
+    for n in (0.5, 1.0, 1.5, 2.0, 3.0, 3.5, 3.064, 6.0, 14.86, 16.0):
+        np.testing.assert_allclose([ns["ppow"](v, n) for v in x], pos(x) ** n, rtol=1e-13, atol=0)
+        with np.errstate(divide="ignore"):
+            np.testing.assert_allclose([ns["dpow"](v, n - 1.0) for v in x], dpow(x, n - 1.0), rtol=1e-13, atol=0)
+
+
 def test_fast_powers_rewrites_only_powers_of_pos():
     src = "a = pos(x*(y + 1))**(p_3) + pos(z) + dpow(w, 2) + pos(pos(u)**(2.5))**(p_1)"
     assert _native.fast_powers(src) == "a = ppow(x*(y + 1), p_3) + pos(z) + dpow(w, 2) + ppow(ppow(u, 2.5), p_1)"

@@ -122,3 +122,9 @@ def test_python_errors_are_typed():
         simulator.simulate(["ketamine -1 mg/kg ip"])
     with pytest.raises(simulator.PlasticityError):
         simulator.simulate([], hours=-1)
+
+
+def test_a_crawling_solve_ends_with_an_error_not_a_hang():
+    """A Hill coefficient near 0 makes the disinhibition a step at 0; LSODA's steps shrink to 1e-11 h."""
+    with pytest.raises(simulator.SimulationError, match=r"gave up between t = 0 h and 2 h after 100,000 right-hand-side"):
+        simulator.simulate(["ketamine 10 mg/kg ip"], hours=2, params={"disinhibition_hill": 0.001})
