@@ -18,7 +18,7 @@ import numpy as np
 from . import _metrics as _m
 from ._batch import observe_batch, run_batch
 from ._errors import PlasticityError, SimulationError, UnknownNameError
-from ._simulate import Setup, setup
+from ._simulate import Setup, check_dose_window, setup
 
 SPINE_GAIN = "spine_gain"
 METRICS = ("peak", "time_to_peak", "auc", "time_above_baseline", "half_life")
@@ -173,6 +173,9 @@ def evaluate(
     for c in columns:
         if c != SPINE_GAIN and c not in readouts:
             raise UnknownNameError("readout", c, readouts + [SPINE_GAIN])
+    if len(times) == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
+        raise PlasticityError("times: expected a non-empty, increasing list of finite times in hours")
+    check_dose_window(s.regimen, float(times[-1]), times_given=True)  # a later dose would be left out unseen
     grid = np.concatenate([[start_time(s)], times])
     idx = check_params(s, names)
     P = np.tile(s.p, (len(values), 1))

@@ -212,7 +212,7 @@ def test_range_scan_moves_one_parameter_at_a_time_across_its_declared_range():
 
 def test_global_sensitivity_rejects_times_without_variance():
     with pytest.raises(simulator.PlasticityError, match="does not vary"):
-        simulator.global_sensitivity(["ketamine 10 mg/kg ip at 2 h"], params=SOBOL_PARAMS[:2], times=[1], n=8)
+        simulator.global_sensitivity(["ketamine 10 mg/kg ip at 1 h"], params=SOBOL_PARAMS[:2], times=[1], n=8)
 
 
 # ---------------------------------------------------------------- steady states and continuation
@@ -324,3 +324,9 @@ def test_reveal_sets_predictions_beside_the_model_answers():
     assert agree["hours"].startswith("no") and agree["shape"] == "yes" and agree["ranking"] == "yes"
     assert agree["arrows"].startswith("partly") and agree["kept most"] == "no prediction written"
     assert list(t.index) == ["hours", "shape", "ranking", "arrows", "kept most"]
+
+
+def test_analysis_refuses_doses_after_its_last_time():
+    """dose_response, sensitivities and fits run through evaluate(), which checks the dose window as simulate does."""
+    with pytest.raises(simulator.RegimenError, match=r"given at 80 h, after the last output time 72 h"):
+        simulator.local_sensitivity(["ketamine 10 mg/kg ip at 80 h"], params=["k_glutamate"], times=[1, 24, 72])
