@@ -339,6 +339,8 @@ def _executor(scheduler, workers: int | None, n_tasks: int):
         client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
         own = client is not scheduler
         return (lambda fn, *a: client.submit(fn, *a, pure=False)), dask_completed, (client.close if own else (lambda: None))
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise PlasticityError(f"workers: expected a positive number of processes (or None for one per core), got {workers!r}")
     workers = workers or os.cpu_count() or 1
     if workers <= 1 or n_tasks <= 1:
         def submit_inline(fn, *a):

@@ -275,6 +275,7 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         self.options: list[str] = []  # every option string, for suggestions (set before argparse adds -h)
         self.commands: dict[str, _Parser] = {}
+        kwargs.setdefault("allow_abbrev", False)  # '--hour' is a typo to name, not a silent '--hours'
         super().__init__(*args, **kwargs)
 
     def add_argument(self, *args, **kwargs):

@@ -91,6 +91,8 @@ def test_cli_prints_one_error_line_and_exits_2(name, kwargs, argv, error, words,
         (["simulate", "--hours", "1", "--out", "/nonexistent-folder-plasticity/x.csv"], ["output", "does not exist"]),
         (["simulate", "--hours", "1", "--out", "x.xlsx"], ["output", ".xlsx", ".csv or .parquet"]),
         (["compounds", "ketamin"], ["compound", "Did you mean 'ketamine'"]),
+        (["simulate", "--hour", "2"], ["unknown option '--hour'", "Did you mean '--hours'"]),  # no silent abbreviation
+        (["sweep", "--dose", "ketamine 10 mg/kg ip", "--vary", "dose:0=0.5:1", "--n", "2", "--design", "lhs", "--workers", "-1"], ["workers", "-1", "positive"]),
     ],
 )
 def test_cli_other_bad_inputs(argv, words, capsys, tmp_path, monkeypatch):
@@ -223,7 +225,7 @@ def test_cli_sweep_refuses_doses_after_hours(capsys):
         (["sensitivity", "--method", "sobl"], ["sensitivity:", "--method", "'sobl'", "Did you mean 'sobol'"]),
         (["export"], ["export:", "missing required", "--out"]),
         (["fit", "--data", "x.csv"], ["fit:", "missing required", "--param"]),
-        (["sensitivity", "--para", "x"], ["ambiguous option", "--params", "--param"]),
+        (["sensitivity", "--para", "x"], ["unknown option '--para'", "Did you mean '--param'"]),  # abbreviations are not expanded
         (["--version"], ["unknown option '--version'"]),
     ],
 )
