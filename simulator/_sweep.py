@@ -266,6 +266,10 @@ class _Output:
         try:
             for part in self.dir.glob(".*.part"):  # temporary files of a writer that was killed (we hold the lock)
                 part.unlink(missing_ok=True)
+            for tmp in self.dir.glob(f"{LOCK}.*.tmp"):  # lock candidates of sweeps killed before they took it
+                pid = tmp.name.split(".")[1]
+                if not (pid.isdigit() and _alive(int(pid))):
+                    tmp.unlink(missing_ok=True)
             mpath = self.dir / MANIFEST
             if mpath.exists():
                 old = json.loads(mpath.read_text())
@@ -282,9 +286,19 @@ class _Output:
 
     def _lock(self) -> None:
         lock = self.dir / LOCK
+        # the lock appears with its pid already in it (a hard link of a written file is atomic), so a second
+        # sweep never reads an empty lock and takes it for a dead one's
+        mine = self.dir / f"{LOCK}.{os.getpid()}.tmp"
+        mine.write_text(str(os.getpid()))
+        try:
+            self._take(lock, mine)
+        finally:
+            mine.unlink(missing_ok=True)
+
+    def _take(self, lock: Path, mine: Path) -> None:
         for _ in range(2):
             try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                os.link(mine, lock)
             except FileExistsError:
                 try:
                     pid = int(lock.read_text().strip() or 0)
@@ -296,8 +310,6 @@ class _Output:
                     ) from None
                 lock.unlink(missing_ok=True)  # stale: its process is gone
                 continue
-            with os.fdopen(fd, "w") as fh:
-                fh.write(str(os.getpid()))
             return
         raise PlasticityError(f"out: could not take the lock '{lock}'")
 

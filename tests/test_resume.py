@@ -235,7 +235,7 @@ def test_sweep_killed_twenty_times_ends_with_the_uninterrupted_table(tmp_path, c
 
 
 def test_leftovers_of_a_kill_are_ignored_and_cleared(tmp_path):
-    """A stale lock (dead pid or empty) and a temporary file from a write cut short never enter the table."""
+    """A stale lock (dead pid or empty), a dead lock candidate and a temporary file from a cut write never enter the table."""
     import simulator
 
     kw = dict(vary={"dose:0": [0.5, 1.0, 2.0, 4.0]}, hours=6, chunk_size=1, workers=1, metrics=["mtorc1_peak_fold"])
@@ -246,12 +246,14 @@ def test_leftovers_of_a_kill_are_ignored_and_cleared(tmp_path):
     junk = out / ".chunk-000002.parquet.k1ll3d.part"
     junk.write_bytes(b"PAR1 half a chunk")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    candidate = out / f"{LOCK}.{dead.stdout.strip()}.tmp"  # a lock candidate of a sweep killed before it took the lock
     for lock in (dead.stdout.strip(), ""):
         (out / LOCK).write_text(lock)
+        candidate.write_text(dead.stdout.strip())
         pd.testing.assert_frame_equal(pd.read_parquet(out), ref.drop(index=2).reset_index(drop=True))  # the junk is not read
         df = simulator.sweep(KET, out=out, **kw)
         pd.testing.assert_frame_equal(df, ref, check_exact=True)
-        assert not (out / LOCK).exists() and not junk.exists()
+        assert not (out / LOCK).exists() and not junk.exists() and not candidate.exists()
         (out / "chunk-000002.parquet").unlink()
         junk.write_bytes(b"PAR1 half a chunk")
 
