@@ -180,11 +180,12 @@ def evaluate(
     idx = check_params(s, names)
     P = np.tile(s.p, (len(values), 1))
     P[:, idx] = values
-    Y, status = run_batch(s, P, grid, dose_scale=dose_scale)
+    batch = run_batch(s, P, grid, dose_scale=dose_scale)
+    Y, status = batch
     if strict and any(st != "ok" for st in status):
         k = next(i for i, st in enumerate(status) if st != "ok")
         raise SimulationError(f"{sum(st != 'ok' for st in status)} of {len(status)} runs failed; first: {dict(zip(names, values[k], strict=True))}: {status[k]}")
-    obs = observe_batch(s, Y, P)
+    obs = observe_batch(s, Y, batch.params, batch.inputs)
     out = {c: obs[c][:, 1:] for c in columns if c != SPINE_GAIN}
     if SPINE_GAIN in columns:
         veh = obs["spine_density"][:, :1] if not s.interventions.clamp else _vehicle_spines(s, names, values, grid)
@@ -198,8 +199,8 @@ def _vehicle_spines(s: Setup, names: Sequence[str], values: np.ndarray, grid: np
     P = np.tile(v.p, (len(values), 1))
     keep = [i for i, n in enumerate(names) if n in v.flat.params]
     P[:, [v.flat.params.index(names[i]) for i in keep]] = values[:, keep]
-    Y, _ = run_batch(v, P, grid)
-    return observe_batch(v, Y, P)["spine_density"][:, 1:]
+    batch = run_batch(v, P, grid)
+    return observe_batch(v, batch[0], batch.params, batch.inputs)["spine_density"][:, 1:]
 
 
 def override_setup(s: Setup, params: Mapping[str, float]) -> Setup:

@@ -229,14 +229,38 @@ def _solve_split(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.nd
 
 
 class BatchOutput(tuple):
-    """(Y, status) that also carries `params`: the prepared (members, n_params) matrix for `observe_batch`."""
+    """(Y, status) that also carries what `observe_batch` needs: `params`, the prepared (members, n_params)
+    matrix, and `inputs`, {parameter index: (members, n_times)} for the parameters that events switch
+    (infusion rates, bath concentrations, clamps), which readouts must see as they were at each time."""
 
     params: np.ndarray
+    inputs: dict[int, np.ndarray]
 
-    def __new__(cls, Y: np.ndarray, status: list[str], params: np.ndarray):
+    def __new__(cls, Y: np.ndarray, status: list[str], params: np.ndarray, inputs: dict[int, np.ndarray]):
         obj = super().__new__(cls, (Y, status))
-        obj.params = params
+        obj.params, obj.inputs = params, inputs
         return obj
+
+
+def input_tracks(flat, P: np.ndarray, ev_list, amounts: np.ndarray, ev_times: np.ndarray, times: np.ndarray) -> dict[int, np.ndarray]:
+    """{parameter index: values (members, n_times)} of the parameters that input events switch.
+
+    As the integrators apply them: an event counts from its own time on (a row at an event shows it
+    applied), except one at the last output time after the first, which the run ends before."""
+    pidx = {n: i for i, n in enumerate(flat.params)}
+    t0, t_end = float(times[0]), float(times[-1])
+    tracks: dict[int, np.ndarray] = {}
+    for e in np.argsort([ev.time_h for ev in ev_list], kind="stable"):
+        ev = ev_list[e]
+        if ev.kind != "input":
+            continue
+        j = pidx[ev.target]
+        track = tracks.setdefault(j, np.repeat(P[j][:, None], len(times), axis=1))
+        when = ev_times[:, e][:, None]
+        on = (when <= times[None, :]) & ((when < t_end) | (when <= t0))
+        amt = amounts[:, e][:, None]
+        tracks[j] = np.where(on, snap_off(track + amt, amt), track)
+    return tracks
 
 
 def run_batch(
@@ -295,7 +319,7 @@ def run_batch(
             _solve_split(comp, P, Y0, times, ev_list, amounts, ev_times, tol, retry, Y, status)
     elif len(live):
         _solve_split(comp, P, Y0, times, ev_list, amounts, ev_times, tol, live, Y, status)
-    return BatchOutput(Y, status, P.T.copy())
+    return BatchOutput(Y, status, P.T.copy(), input_tracks(flat, P, ev_list, amounts, ev_times, times))
 
 
 def engine(tol: Tolerances = Tolerances()) -> str:
@@ -328,10 +352,15 @@ def _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.n
     return np.array(retry, dtype=int)
 
 
-def observe_batch(setup, Y: np.ndarray, param_matrix: np.ndarray) -> dict[str, np.ndarray]:
-    """Readouts of a batch: {column: (members, n_times)} from states Y (members, n_states, n_times)."""
+def observe_batch(setup, Y: np.ndarray, param_matrix: np.ndarray, inputs: dict[int, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Readouts of a batch: {column: (members, n_times)} from states Y (members, n_states, n_times).
+
+    Pass `inputs=out.inputs` from `run_batch`, so readouts of a clamped node (or anything reading an
+    infusion or bath input) see each input as it was at each time rather than its value at the start."""
     comp = setup.compiled
-    P = np.asarray(param_matrix, dtype=float).T[:, None, :]  # (n_params, 1, members) broadcasts over time
+    p = list(np.asarray(param_matrix, dtype=float).T[:, None, :])  # each (1, members): broadcasts over time
+    for j, track in (inputs or {}).items():
+        p[j] = track.T  # (n_times, members)
     y = np.moveaxis(Y, 0, -1)  # (n_states, n_times, members)
-    obs = comp.observe(y, P)
+    obs = comp.observe(y, p)
     return {name: np.broadcast_to(obs[i], y.shape[1:]).T.copy() for i, (name, _, _) in enumerate(setup.flat.readouts)}

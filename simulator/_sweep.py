@@ -228,8 +228,8 @@ def _run_chunk(spec: _Spec, keys: list[str], values: np.ndarray, start_h: float,
     same = same.ravel()
     veh = run_batch(s, P[first], t, dose_scale=0.0, dose_times=ev_times[first], tol=spec.tol)
     status = [a if a != OK else (b if b != OK else OK) for a, b in zip(status, [veh[1][k] for k in same], strict=True)]
-    obs = observe_batch(s, Y, out.params)
-    vobs = {k: v[same] for k, v in observe_batch(s, veh[0], veh.params).items()}
+    obs = observe_batch(s, Y, out.params, out.inputs)
+    vobs = {k: v[same] for k, v in observe_batch(s, veh[0], veh.params, veh.inputs).items()}
     table = {}
     with np.errstate(all="ignore"):
         for fn in metrics:

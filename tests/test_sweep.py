@@ -126,6 +126,18 @@ def test_vehicle_runs_are_shared_only_across_compound_parameters(ket):
         assert row["spine_change_24h_pct"] == pytest.approx(r.spine_gain(24), rel=1e-4, abs=1e-4)
 
 
+def test_sweep_readouts_see_a_clamp_while_it_holds():
+    """Readouts of a clamped node follow the clamp's input over time, as in simulate (they used the start values)."""
+    clamp = simulator.Clamp("mtorc1", 0.0, 2, 6)
+    times = [1.0, 2.0, 3.0, 6.0, 7.0]
+    r = simulator.simulate(KET, hours=8, clamp=clamp, times=times)
+    _, traj = sweep(KET, hours=8, clamp=clamp, vary={"dose:0": [1.0]}, trajectories=True, workers=1)
+    for col in ("mtorc1", "spine_density", "synaptic_protein"):
+        got = traj[col].sel(time_h=times, method="nearest").values[0]
+        assert close_rel(got, r.timecourse[col], 1e-4), col
+    assert r.timecourse["mtorc1"].iloc[2] == 0.0  # held at 0 x baseline at 3 h
+
+
 def test_sweep_member_failure_is_reported():
     df = sweep(KET, vary={"ketamine_clearance": [1.0, -2.0]}, workers=1, metrics=["spine_change_72h_pct"])
     assert df["status"].iloc[0] == "ok" and df["status"].iloc[1].startswith("failed:")
