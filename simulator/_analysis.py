@@ -19,6 +19,7 @@ from . import _metrics as _m
 from ._batch import observe_batch, run_batch
 from ._errors import PlasticityError, SimulationError, UnknownNameError
 from ._simulate import Setup, check_dose_window, setup
+from ._solve import check_times
 
 SPINE_GAIN = "spine_gain"
 METRICS = ("peak", "time_to_peak", "auc", "time_above_baseline", "half_life")
@@ -168,13 +169,11 @@ def evaluate(
     values = np.atleast_2d(np.asarray(values, float))
     if values.shape[1] != len(names):
         raise PlasticityError(f"values: expected shape (members, {len(names)}), got {values.shape}")
-    times = np.asarray(times, float)
+    times = check_times(times)
     readouts = [r[0] for r in s.flat.readouts]
     for c in columns:
         if c != SPINE_GAIN and c not in readouts:
             raise UnknownNameError("readout", c, readouts + [SPINE_GAIN])
-    if len(times) == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
-        raise PlasticityError("times: expected a non-empty, increasing list of finite times in hours")
     check_dose_window(s.regimen, float(times[-1]), times_given=True)  # a later dose would be left out unseen
     grid = np.concatenate([[start_time(s)], times])
     idx = check_params(s, names)

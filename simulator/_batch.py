@@ -20,7 +20,7 @@ from scipy.integrate import solve_ivp
 
 from . import _native
 from ._errors import PlasticityError, SimulationError
-from ._solve import Tolerances, limited, prepare, segments, snap_off
+from ._solve import Tolerances, check_times, limited, prepare, segments, snap_off
 
 OK = "ok"
 
@@ -285,9 +285,7 @@ def run_batch(
     P = np.asarray(param_matrix, dtype=float)
     if P.ndim != 2 or P.shape[1] != len(flat.params):
         raise PlasticityError(f"param_matrix: expected shape (members, {len(flat.params)}) in setup.flat.params order, got {P.shape}")
-    times = np.asarray(times, dtype=float)
-    if times.ndim != 1 or len(times) == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
-        raise PlasticityError("times: expected a non-empty, increasing array of finite times in hours")
+    times = check_times(times)
     members = P.shape[0]
     P = P.T.copy()  # (n_params, members)
     ev_list = list(flat.events)

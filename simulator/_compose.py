@@ -153,7 +153,7 @@ def compose(lib: Library, regimen: Regimen, species: Species, interventions: Int
     Cached: a library is immutable and named by the hash of its files, so the same library content,
     regimen, species and interventions give the same model object (callers copy `values` before
     changing any); repeated runs (vehicle comparisons, validation, fits) skip parsing the model files."""
-    return _compose_cached((lib.hash, str(lib.root), regimen, species.name, interventions), Carry(lib, species))
+    return _compose_cached(lib.hash, str(lib.root), regimen, species.name, interventions, Carry(lib, species))
 
 
 class Carry:
@@ -170,9 +170,8 @@ class Carry:
 
 
 @lru_cache(maxsize=128)
-def _compose_cached(key: tuple, carry: Carry) -> FlatModel:
-    lib, species = carry.objects
-    regimen, interventions = key[2], key[4]
+def _compose_cached(lib_hash: str, root: str, regimen: Regimen, species_name: str, interventions: Interventions, carry: Carry) -> FlatModel:
+    lib, species = carry.objects  # named in the key by lib_hash, root and species_name
     pw = lib.pathway
     values: dict[str, float] = {}
     meta: dict[str, Param] = {}

@@ -18,7 +18,7 @@ from ._errors import PlasticityError, RegimenError, UnknownNameError
 from ._io import write_table
 from ._modelfiles import Library, load_library
 from ._regimen import Dose, Regimen
-from ._solve import Tolerances, integrate, param_vector, prepare
+from ._solve import Tolerances, check_times, integrate, param_vector, prepare
 
 DEFAULT_STEP_H = 0.1
 
@@ -114,10 +114,7 @@ def time_grid(start_h: float, hours: float, times: Iterable[float] | None) -> np
         if grid[-1] < hours:
             grid = np.append(grid, hours)
         return grid
-    arr = np.asarray(list(times), dtype=float)
-    if arr.ndim != 1 or len(arr) == 0 or not np.all(np.isfinite(arr)) or np.any(np.diff(arr) < 0):
-        raise PlasticityError("times: expected a non-empty, increasing list of finite times in hours")
-    return arr
+    return check_times(times)
 
 
 def check_dose_window(

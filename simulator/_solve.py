@@ -11,7 +11,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
 from ._codegen import Compiled
-from ._errors import SimulationError
+from ._errors import PlasticityError, SimulationError
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,19 @@ def limited(fun, start: float, stop: float):
         return fun(t, y, *args)
 
     return wrapped
+
+
+def check_times(times) -> np.ndarray:
+    """Output times as a float array; a PlasticityError unless non-empty, one-dimensional, finite and increasing."""
+    if not isinstance(times, np.ndarray) and hasattr(times, "__iter__"):
+        times = list(times)  # ranges, generators, pandas columns
+    try:
+        arr = np.asarray(times, dtype=float)
+    except (TypeError, ValueError):
+        arr = np.empty(0)
+    if arr.ndim != 1 or len(arr) == 0 or not np.all(np.isfinite(arr)) or np.any(np.diff(arr) < 0):
+        raise PlasticityError("times: expected a non-empty, increasing list of finite times in hours")
+    return arr
 
 
 def param_vector(comp: Compiled, values: dict[str, float]) -> np.ndarray:
