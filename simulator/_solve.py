@@ -90,6 +90,12 @@ def steady_state(comp: Compiled, p: np.ndarray, y0: np.ndarray | None = None) ->
                 f"steady state: no drug-free steady state found for these parameters (relative residual {residual(y):.2g}); "
                 "check parameter overrides for values far outside their ranges"
             )
+    negative = [f"{n} = {v:.3g}" for n, v in zip(comp.flat.states, y) if v < -1e-12]
+    if negative:  # e.g. a spine turnover so fast that new spines alone exceed the baseline density
+        raise SimulationError(
+            f"steady state: the drug-free steady state is negative ({', '.join(negative)}) for these parameters; "
+            "check parameter overrides for values far outside their ranges"
+        )
     return np.where(np.abs(y) < 1e-300, 0.0, y)
 
 

@@ -128,3 +128,9 @@ def test_a_crawling_solve_ends_with_an_error_not_a_hang():
     """A Hill coefficient near 0 makes the disinhibition a step at 0; LSODA's steps shrink to 1e-11 h."""
     with pytest.raises(simulator.SimulationError, match=r"gave up between t = 0 h and 2 h after 100,000 right-hand-side"):
         simulator.simulate(["ketamine 10 mg/kg ip"], hours=2, params={"disinhibition_hill": 0.001})
+
+
+def test_a_negative_drug_free_steady_state_is_refused():
+    """spine_turnover of 10/day (range 0.2-1%/day) makes new spines alone exceed the baseline: stable spines < 0."""
+    with pytest.raises(simulator.SimulationError, match=r"drug-free steady state is negative \(spine_stable = -23.9\)"):
+        simulator.simulate(["ketamine 10 mg/kg ip"], hours=2, params={"spine_turnover": 10 / 24})
