@@ -98,27 +98,110 @@ class FlatModel:
         )
 
 
+MAX_EXPR_CHARS = 20_000  # characters in one model-file expression; the longest in models/ is under 400
+MAX_EXPR_DEPTH = 60  # nesting of operations and calls in one expression
+
+
 def parse_expr(text: str, known: set[str], file: str, key: str) -> sp.Expr:
-    """Parse one rate-law expression; unknown names and unsupported syntax are ModelFileErrors."""
+    """Parse one rate-law expression into sympy; unknown names and unsupported syntax are ModelFileErrors.
+
+    The sympy expression is built from the checked syntax tree node by node, never by handing the text
+    to `sympify` or `eval` (which re-read it differently and could run code from a shared model file).
+    Only numbers, known names, + - * / **, unary minus and the functions in FUNCTIONS are accepted."""
+    if not isinstance(text, str):
+        raise ModelFileError(file, key, f"expected an expression as a string, got {type(text).__name__} {text!r:.60}")
+    if len(text) > MAX_EXPR_CHARS:
+        raise ModelFileError(file, key, f"expression of {len(text):,} characters exceeds the limit of {MAX_EXPR_CHARS:,}")
+    odd = next((c for c in text if c == "#" or not (c.isascii() and (c.isprintable() or c in " \t\r\n"))), None)
+    if odd is not None:
+        raise ModelFileError(file, key, f"character {odd!r} is not allowed in an expression (ASCII arithmetic only; "
+                             "put comments in the TOML file, outside the string)")
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ModelFileError(file, key, f"cannot parse expression {text!r}: {exc.msg}") from None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id not in known and node.id not in FUNCTIONS:
-            raise UnknownNameError("name", node.id, known | set(FUNCTIONS), context=f"{file}: {key}")
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
-            raise ModelFileError(file, key, f"'^' in {text!r}: write powers as '**'")
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
-            raise ModelFileError(file, key, f"unsupported function call in {text!r}; allowed: {', '.join(FUNCTIONS)}")
-        if isinstance(node, (ast.Attribute, ast.Subscript, ast.Lambda, ast.Compare, ast.BoolOp, ast.IfExp)):
-            raise ModelFileError(file, key, f"unsupported syntax in {text!r}; use arithmetic, ** and {', '.join(FUNCTIONS)}")
-    local = {n: sp.Symbol(n) for n in known}
-    local.update(FUNCTIONS)
+        raise ModelFileError(file, key, f"cannot parse expression {text!r:.200}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ModelFileError(file, key, f"expression nested too deeply (limit {MAX_EXPR_DEPTH} levels)") from None
     try:
-        return sp.sympify(text, locals=local, rational=False)
-    except (sp.SympifyError, TypeError, ValueError) as exc:
-        raise ModelFileError(file, key, f"cannot interpret expression {text!r}: {exc}") from None
+        expr = _ExprBuilder(known, file, key, text).build(tree.body, 0)
+    except RecursionError:
+        raise ModelFileError(file, key, f"expression nested too deeply (limit {MAX_EXPR_DEPTH} levels)") from None
+    if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I):
+        raise ModelFileError(file, key, f"expression {text!r:.200} evaluates to an infinite, undefined or complex constant")
+    return expr
+
+
+_BINARY = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+}
+
+
+class _ExprBuilder:
+    """Turns a checked `ast` expression into sympy; anything outside the grammar is a ModelFileError."""
+
+    def __init__(self, known: set[str], file: str, key: str, text: str):
+        self.known, self.file, self.key, self.text = known, file, key, text
+
+    def fail(self, problem: str) -> ModelFileError:
+        return ModelFileError(self.file, self.key, f"{problem} in {self.text!r:.200}")
+
+    def build(self, node: ast.AST, depth: int) -> sp.Expr:
+        if depth > MAX_EXPR_DEPTH:
+            raise ModelFileError(self.file, self.key, f"expression nested too deeply (limit {MAX_EXPR_DEPTH} levels)")
+        if isinstance(node, ast.Constant):
+            return self.number(node.value)
+        if isinstance(node, ast.Name):
+            if node.id in self.known:
+                return sp.Symbol(node.id)
+            if node.id in FUNCTIONS:
+                raise self.fail(f"function '{node.id}' used without arguments")
+            raise UnknownNameError("name", node.id, self.known | set(FUNCTIONS), context=f"{self.file}: {self.key}")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.build(node.operand, depth + 1)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.BitXor):
+                raise self.fail("'^' is not a power: write powers as '**'")
+            if type(node.op) not in _BINARY:
+                raise self.fail(f"unsupported operator {type(node.op).__name__}; use + - * / **")
+            left, right = self.build(node.left, depth + 1), self.build(node.right, depth + 1)
+            if isinstance(node.op, ast.Pow) and left.is_Number and right.is_Number:
+                return self.constant_power(left, right)
+            return _BINARY[type(node.op)](left, right)
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else None
+            if name not in FUNCTIONS:
+                raise self.fail(f"unsupported function call; allowed: {', '.join(FUNCTIONS)}")
+            if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+                raise self.fail(f"'{name}' takes plain positional arguments")
+            arity = 1 if name in ("exp", "log", "sqrt") else 3
+            if len(node.args) != arity:
+                raise self.fail(f"'{name}' takes {arity} argument{'s' if arity > 1 else ''}, got {len(node.args)}")
+            return FUNCTIONS[name](*(self.build(a, depth + 1) for a in node.args))
+        raise self.fail(f"unsupported syntax ({type(node).__name__}); use numbers, names, + - * / ** and {', '.join(FUNCTIONS)}")
+
+    def number(self, value: object) -> sp.Expr:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(f"unsupported constant {value!r:.40}; only numbers")
+        if not math.isfinite(value) or abs(value) > 1e300:
+            raise self.fail(f"constant {value!r:.40} is outside the finite range (|x| <= 1e300)")
+        return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
+
+    def constant_power(self, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+        """Fold number ** number in floating point, so `9**9**9` is refused at once instead of computed exactly."""
+        try:
+            value = float(base) ** float(exponent)
+        except (OverflowError, ZeroDivisionError):
+            raise self.fail(f"constant power {base}**{exponent} overflows or divides by zero") from None
+        if isinstance(value, complex) or not math.isfinite(value) or abs(value) > 1e300:
+            raise self.fail(f"constant power {base}**{exponent} is not a finite real number")
+        if base.is_Integer and exponent.is_Integer and exponent >= 0:
+            return sp.Integer(int(base) ** int(exponent))
+        return sp.Float(value)
 
 
 def _toposort(assign: dict[str, sp.Expr], file: str) -> list[tuple[str, sp.Expr]]:

@@ -443,14 +443,29 @@ class Library:
 
 
 def load_library(root: Path | None = None) -> Library:
-    """Load and check every model file (cached for the default models/ folder)."""
-    return _load_library(str(root or models_dir()))
+    """Load and check every model file; cached until a file in the folder changes (size or mtime),
+    so an edit made while a session runs is seen by the next call."""
+    root = Path(root or models_dir())
+    files = _library_files(root)
+    stamp = []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            stamp.append((f.name, None))
+            continue
+        stamp.append((f.name, st.st_size, st.st_mtime_ns))
+    return _load_library(str(root), tuple(stamp))
+
+
+def _library_files(root: Path) -> list[Path]:
+    return [root / "pathway.toml", root / "species.toml", root / "genotypes.toml", *sorted((root / "compounds").glob("*.toml"))]
 
 
 @lru_cache(maxsize=8)
-def _load_library(root_s: str) -> Library:
+def _load_library(root_s: str, stamp: tuple) -> Library:
     root = Path(root_s)
-    files = [root / "pathway.toml", root / "species.toml", root / "genotypes.toml", *sorted((root / "compounds").glob("*.toml"))]
+    files = _library_files(root)
     digest = hashlib.sha256()
     for f in files:
         digest.update(f.relative_to(root).as_posix().encode())

@@ -16,7 +16,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from ._compose import Clamp, compose
 from ._errors import PlasticityError, UnknownNameError
 from ._io import atomic_write
 from ._metrics import METRICS, standard_metrics
+from ._modelfiles import load_library
 from ._regimen import Regimen
 from ._simulate import check_dose_window, setup, time_grid, version
 from ._solve import Tolerances
@@ -35,6 +36,16 @@ from ._solve import Tolerances
 DESIGNS = ("grid", "lhs", "sobol", "population")
 MANIFEST = "_manifest.json"
 LOCK = "_lock"
+_CHUNK_KEY = b"plasticity-sweep-key"
+
+
+@lru_cache(maxsize=1)
+def engine_id() -> str:
+    """A hash of the simulator's own code: results of another engine version are never resumed."""
+    digest = hashlib.sha256(version().encode())
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(f.name.encode() + f.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 # ----------------------------------------------------------------------------- the spec
@@ -51,10 +62,19 @@ class _Spec:
     clamp: tuple[Clamp, ...]
     hours: float
     tol: Tolerances = field(default_factory=Tolerances)
+    model_hash: str = ""  # the library the sweep started with; a worker that loads another refuses to run
+
+
+def _setup_for(spec: _Spec):
+    lib = load_library()
+    if spec.model_hash and lib.hash != spec.model_hash:
+        raise PlasticityError(f"sweep: the model files in '{lib.root}' changed while the sweep ran "
+                              f"(model {spec.model_hash} -> {lib.hash}); rerun it to recompute every member under the new model")
+    return _setup_cached(spec, lib.hash)
 
 
 @lru_cache(maxsize=8)
-def _setup_for(spec: _Spec):
+def _setup_cached(spec: _Spec, model_hash: str):
     return setup(list(spec.regimen), species=spec.species, params=dict(spec.params), genotype=spec.genotype,
                  cut=spec.cut, scale=dict(spec.scale), clamp=spec.clamp)
 
@@ -257,6 +277,8 @@ class _Output:
 
     def __init__(self, path: str | Path, manifest: dict):
         self.dir = Path(path)
+        self.key = manifest["key"]
+        self.provenance = {k: manifest[k] for k in ("key", "version", "engine", "model_hash", "regimen", "species", "design", "seed")}
         if self.dir.exists() and not self.dir.is_dir():
             raise PlasticityError(f"out: '{self.dir}' exists and is a file; a sweep writes a folder of Parquet chunks, choose a new path")
         if not self.dir.parent.exists():
@@ -272,12 +294,21 @@ class _Output:
                     tmp.unlink(missing_ok=True)
             mpath = self.dir / MANIFEST
             if mpath.exists():
-                old = json.loads(mpath.read_text())
-                if old.get("key") != manifest["key"]:
+                try:
+                    old = json.loads(mpath.read_text())
+                except (ValueError, UnicodeDecodeError):
+                    raise PlasticityError(
+                        f"out: '{mpath}' is not a valid sweep manifest; delete the folder or choose another path"
+                    ) from None
+                if not isinstance(old, dict) or old.get("sweep") != manifest["sweep"]:
                     raise PlasticityError(
                         f"out: '{self.dir}' holds a different sweep (settings or sample differ); "
                         "delete it or choose another path to start this one"
                     )
+                if old.get("key") != manifest["key"]:
+                    warnings.warn(f"sweep: the model files or the engine changed since '{self.dir}' was written "
+                                  f"(model {old.get('model_hash')} -> {manifest['model_hash']}); recomputing every member", stacklevel=3)
+                    atomic_write(mpath, lambda tmp: tmp.write_text(json.dumps(manifest, indent=1, default=str)))
             else:
                 atomic_write(mpath, lambda tmp: tmp.write_text(json.dumps(manifest, indent=1, default=str)))
         except BaseException:
@@ -319,11 +350,41 @@ class _Output:
     def chunk_path(self, i: int) -> Path:
         return self.dir / f"chunk-{i:06d}.parquet"
 
-    def done(self, i: int) -> bool:
-        return self.chunk_path(i).exists()
+    def finished(self, indices: Iterable[int]) -> set[int]:
+        """The chunks that are readable and were written under this sweep's key; the rest are recomputed
+        (one warning names how many were unreadable or from another sweep or model)."""
+        import pyarrow.parquet as pq
+
+        ok, broken, foreign = set(), [], []
+        for i in indices:
+            path = self.chunk_path(i)
+            if not path.exists():
+                continue
+            try:
+                meta = pq.read_schema(path).metadata or {}
+            except Exception:  # truncated, empty or junk: pyarrow raises several types
+                broken.append(path.name)
+                continue
+            if meta.get(_CHUNK_KEY, b"").decode(errors="replace") == self.key:
+                ok.add(i)
+            else:
+                foreign.append(path.name)
+        if broken:
+            warnings.warn(f"sweep: {len(broken)} chunk file(s) in '{self.dir}' are unreadable (e.g. '{broken[0]}'); recomputing them",
+                          stacklevel=3)
+        if foreign:
+            warnings.warn(f"sweep: {len(foreign)} chunk file(s) in '{self.dir}' were written by another sweep or model "
+                          f"(e.g. '{foreign[0]}'); recomputing them", stacklevel=3)
+        return ok
 
     def write(self, i: int, df: pd.DataFrame) -> None:
-        atomic_write(self.chunk_path(i), lambda tmp: df.to_parquet(tmp, index=False))
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), _CHUNK_KEY: self.key.encode(),
+                                               b"plasticity": json.dumps(self.provenance, default=str).encode()})
+        atomic_write(self.chunk_path(i), lambda tmp: pq.write_table(table, tmp))
 
     def read(self, n_chunks: int) -> pd.DataFrame:
         return pd.concat([pd.read_parquet(self.chunk_path(i)) for i in range(n_chunks)], ignore_index=True)
@@ -420,6 +481,7 @@ def sweep(
     clamp_t = (clamp,) if isinstance(clamp, Clamp) else tuple(clamp)
     spec = _Spec(tuple(str(d) for d in reg), species, tuple(sorted((params or {}).items())), str(genotype), cut_t,
                  tuple(sorted((scale or {}).items())), clamp_t, float(hours), tolerances)
+    spec = replace(spec, model_hash=load_library().hash)
     s = _setup_for(spec)
     time_grid(0.0, hours, None)  # validates hours
     base = dict(zip(s.flat.params, s.p, strict=True))
@@ -443,17 +505,21 @@ def sweep(
             start = min(start, float(np.min(table[k])))
     n_members = len(table)
     chunks = [(i, slice(a, min(a + chunk_size, n_members))) for i, a in enumerate(range(0, n_members, chunk_size))]
-    key = hashlib.sha256(
-        json.dumps([repr(spec), keys, values.tobytes().hex(), [getattr(f, "__name__", str(f)) for f in fns], start, chunk_size]).encode()
-    ).hexdigest()[:16]
-    manifest = {"key": key, "members": n_members, "chunks": len(chunks), "chunk_size": chunk_size, "version": version(),
-                "model_hash": s.library.hash, "regimen": list(spec.regimen), "species": species, "design": design, "seed": seed,
+    # everything that defines a member's result: model files, engine code, settings (tolerances are in the
+    # spec), the sampled values themselves (so another seed or design never matches) and the metrics
+    settings = json.dumps([repr(replace(spec, model_hash="")), keys, values.tobytes().hex(), [getattr(f, "__name__", str(f)) for f in fns], start, chunk_size])
+    same_sweep = hashlib.sha256(settings.encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([settings, s.library.hash, engine_id()]).encode()).hexdigest()[:16]
+    manifest = {"key": key, "sweep": same_sweep, "members": n_members, "chunks": len(chunks), "chunk_size": chunk_size, "version": version(),
+                "engine": engine_id(), "model_hash": s.library.hash, "regimen": list(spec.regimen), "species": species,
+                "design": design, "seed": seed,
                 "vary": {k: (list(v) if not isinstance(v, (int, float)) else v) for k, v in (vary or population or {}).items()}}
     output = _Output(out, manifest) if out is not None else None
     try:
         results: dict[int, pd.DataFrame] = {}
         trajs: dict[int, tuple] = {}
-        todo = [(i, sl) for i, sl in chunks if output is None or not output.done(i)]
+        finished = output.finished(i for i, _ in chunks) if output is not None else set()
+        todo = [(i, sl) for i, sl in chunks if i not in finished]
         submit, completed, close = _executor(scheduler, workers, len(todo))
         bar = None
         if progress:

@@ -290,6 +290,92 @@ def test_a_second_sweep_on_the_same_folder_is_refused_while_the_first_runs(tmp_p
     _check_chunks(out, set(), 400, 1)
 
 
+# ----------------------------------------------------------------------------- what a chunk may be reused for
+def _lhs(seed: int = 3) -> dict:
+    return dict(vary={"dose:0": (1.0, 30.0)}, design="lhs", n=4, seed=seed, hours=6, chunk_size=1, workers=1, metrics=["mtorc1_peak_fold"])
+
+
+@pytest.fixture
+def models_copy(tmp_path, monkeypatch):
+    import shutil
+
+    dst = tmp_path / "models"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "models", dst)
+    monkeypatch.setenv("PLASTICITY_MODELS", str(dst))
+    return dst
+
+
+def test_a_sweep_resumed_after_a_model_edit_recomputes_every_member(tmp_path, models_copy):
+    """Kill (two chunks missing), edit pathway.toml, rerun: every row comes from the new model, none from the old."""
+    import re
+
+    import simulator
+
+    out = tmp_path / "s.parquet"
+    old = simulator.sweep(KET, out=out, **_lhs())
+    for i in (1, 3):
+        (out / f"chunk-{i:06d}.parquet").unlink()
+    path = models_copy / "pathway.toml"
+    text, n = re.subn(r"^(k_glutamate = \{ value = )[0-9.]+", r"\g<1>8.0", path.read_text(), count=1, flags=re.MULTILINE)
+    assert n == 1
+    path.write_text(text)
+    with pytest.warns(UserWarning, match="model files or the engine changed"):
+        resumed = simulator.sweep(KET, out=out, **_lhs())
+    fresh = simulator.sweep(KET, **_lhs())
+    pd.testing.assert_frame_equal(resumed, fresh, check_exact=True)
+    assert not np.allclose(resumed["mtorc1_peak_fold"], old["mtorc1_peak_fold"])  # the edit does change the answer
+    assert json.loads((out / "_manifest.json").read_text())["model_hash"] == simulator.load_library().hash
+
+
+def test_a_deleted_manifest_never_returns_another_seeds_rows(tmp_path):
+    import simulator
+
+    out = tmp_path / "s.parquet"
+    simulator.sweep(KET, out=out, **_lhs(seed=3))
+    (out / "_manifest.json").unlink()
+    with pytest.warns(UserWarning, match="written by another sweep or model"):
+        other = simulator.sweep(KET, out=out, **_lhs(seed=4))
+    pd.testing.assert_frame_equal(other, simulator.sweep(KET, **_lhs(seed=4)), check_exact=True)
+    assert json.loads((out / "_manifest.json").read_text())["seed"] == 4
+
+
+@pytest.mark.parametrize("junk", [b"", b"PAR1 truncated", b"\x00" * 64])
+def test_a_broken_chunk_is_recomputed_with_a_warning(tmp_path, junk):
+    import simulator
+
+    out = tmp_path / "s.parquet"
+    ref = simulator.sweep(KET, out=out, **_lhs())
+    (out / "chunk-000002.parquet").write_bytes(junk)
+    with pytest.warns(UserWarning, match="1 chunk file.* unreadable .*chunk-000002.parquet"):
+        again = simulator.sweep(KET, out=out, **_lhs())
+    pd.testing.assert_frame_equal(again, ref, check_exact=True)
+
+
+def test_a_corrupt_manifest_is_a_plasticity_error(tmp_path):
+    import simulator
+
+    out = tmp_path / "s.parquet"
+    simulator.sweep(KET, out=out, **_lhs())
+    (out / "_manifest.json").write_text("{not json")
+    with pytest.raises(simulator.PlasticityError, match="not a valid sweep manifest"):
+        simulator.sweep(KET, out=out, **_lhs())
+
+
+def test_every_chunk_carries_the_sweep_key_and_provenance(tmp_path):
+    import pyarrow.parquet as pq
+
+    import simulator
+
+    out = tmp_path / "s.parquet"
+    simulator.sweep(KET, out=out, **_lhs())
+    manifest = json.loads((out / "_manifest.json").read_text())
+    for chunk in sorted(out.glob("chunk-*.parquet")):
+        meta = pq.read_schema(chunk).metadata
+        assert meta[b"plasticity-sweep-key"].decode() == manifest["key"]
+        prov = json.loads(meta[b"plasticity"])
+        assert prov["model_hash"] == manifest["model_hash"] and prov["engine"] == manifest["engine"]
+
+
 if __name__ == "__main__":  # the driver, in a fresh interpreter
     import argparse
 

@@ -1,0 +1,128 @@
+"""Model files are data, never code: hostile expressions end in a ModelFileError and run nothing.
+
+An earlier parser checked an expression with `ast` and then handed the text to sympy, which re-read
+it differently (it drops newlines), so a crafted string literal smuggled code past the check. The
+expression is now built from the checked syntax tree itself; these cases are the payload that worked
+then and its variants (newline, backslash, unicode escape, comment, triple quotes, dunder access).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import simulator
+from simulator import ModelFileError, PlasticityError
+from simulator.cli import main
+
+REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
+CLEAN = "k_glutamate * (glutamate_drive - glutamate)"
+
+
+def payloads(marker: Path) -> list[str]:
+    cmd = f'__import__("os").system("touch {marker}")'
+    return [
+        CLEAN + " + 0*('\\\n', ' , " + cmd + ")[1] #')",  # the reported payload: '\<newline>' is '' to ast, an escaped quote to sympify
+        CLEAN + " + 0*('\\\r\n', ' , " + cmd + ")[1] #')",
+        CLEAN + " + 0*('\\\n\\\n', ' , " + cmd + ")[1] #')",
+        CLEAN + " + 0*(" + cmd + ")",
+        CLEAN + " + 0*('\\u0027 + " + cmd.replace('"', "\\u0022") + "')",
+        CLEAN + " # " + cmd,
+        CLEAN + ' + 0*"""\n""" + ' + cmd,
+        CLEAN + " + (lambda: " + cmd + ")()",
+        CLEAN + " + glutamate.__class__.__mro__[1]",
+        CLEAN + " + exp.__globals__",
+        "exec('import os')",
+        "'" + cmd + "'",
+    ]
+
+
+@pytest.fixture
+def models(tmp_path: Path) -> Path:
+    dst = tmp_path / "models"
+    shutil.copytree(REPO_MODELS, dst)
+    return dst
+
+
+def _plant(models: Path, field: str, expression: str) -> None:
+    """Put `expression` into one field of pathway.toml as a TOML literal that keeps every character."""
+    path = models / "pathway.toml"
+    text = path.read_text()
+    escaped = expression.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    old = f'ode = "{CLEAN}"' if field == "ode" else None
+    assert old and text.count(old) == 1
+    path.write_text(text.replace(old, f'ode = "{escaped}"'))
+
+
+@pytest.mark.parametrize("i", range(12))
+def test_a_model_file_never_runs_code(models, tmp_path, monkeypatch, capsys, i):
+    marker = tmp_path / f"pwned-{i}"
+    expression = payloads(marker)[i]
+    _plant(models, "ode", expression)
+    monkeypatch.setenv("PLASTICITY_MODELS", str(models))
+    with pytest.raises(ModelFileError) as info:
+        simulator.simulate(["ketamine 10 mg/kg ip"], hours=1)
+    assert "pathway.toml" in str(info.value) and "states.glutamate.ode" in str(info.value)
+    for argv in (["simulate", "--dose", "ketamine 10 mg/kg ip", "--hours", "1"], ["show-model"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert not marker.exists(), "the model file ran code"
+
+
+def test_the_parser_builds_what_the_text_says():
+    import sympy as sp
+
+    from simulator._compose import parse_expr
+
+    known = {"a", "b", "x"}
+    assert parse_expr("a * (b - x) ** 2 / 4", known, "f", "k") == sp.Symbol("a") * (sp.Symbol("b") - sp.Symbol("x")) ** 2 / 4
+    assert parse_expr("-x + hill(x, a, 2)", known, "f", "k") == -sp.Symbol("x") + sp.Symbol("x") ** 2 / (sp.Symbol("x") ** 2 + sp.Symbol("a") ** 2)
+    assert parse_expr("2 ** 3 * x ** 0.5", known, "f", "k") == 8 * sp.Symbol("x") ** sp.Float(0.5)
+
+
+@pytest.mark.parametrize(
+    "expression, words",
+    [
+        ("1/0", "infinite"),
+        ("log(0)", "infinite"),
+        ("sqrt(-1)", "complex"),
+        ("9**9**9", "constant power"),
+        ("1e999", "finite"),
+        ("(" * 500 + "x" + ")" * 500, "nested"),
+        ("-" * 200 + "x", "nested"),
+        ("x + " * 10_000 + "x", "characters"),
+        ("True", "constant"),
+        ("'text'", "constant"),
+        ("x if a else b", "unsupported syntax"),
+        ("x < a", "unsupported syntax"),
+        ("x ^ 2", "'**'"),
+        ("exp(x, a)", "argument"),
+        ("hill(x, a, n=2)", "positional"),
+        ("exp", "without arguments"),
+        ("x // a", "unsupported operator"),
+    ],
+)
+def test_bad_expressions_are_model_file_errors(expression, words):
+    from simulator._compose import parse_expr
+
+    with pytest.raises(ModelFileError, match="f: k:") as info:
+        parse_expr(expression, {"x", "a", "b"}, "f", "k")
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("value", [None, 3, ["x"], {"a": 1}])
+def test_an_expression_that_is_not_a_string_is_refused(value):
+    from simulator._compose import parse_expr
+
+    with pytest.raises(PlasticityError, match="expected an expression as a string"):
+        parse_expr(value, {"x"}, "f", "k")
+
+
+def test_no_eval_or_sympify_of_model_text():
+    """The guard against regressions: the composer never hands text to sympy's parser."""
+    source = (Path(simulator.__file__).parent / "_compose.py").read_text()
+    for call in ("sympify(", "sp.parse_expr(", "sympy.parsing", "eval(", "exec("):
+        assert call not in source, call
