@@ -440,11 +440,16 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(_unrecognized(parser, getattr(args, "command", None), extra))
         if not getattr(args, "func", None):
             raise UsageError(f"no command given; expected one of: {', '.join(parser.commands)} (see 'plasticity --help')")
+        from ._io import check_output_path
+
         if getattr(args, "plot", None):
             _check_figure_path(args.plot)
+            check_output_path(args.plot, "--plot")
         out = getattr(args, "out", None)
         if out and not os.path.isdir(os.path.dirname(os.path.abspath(out))):  # before the work, not after it
             raise PlasticityError(f"--out: output folder '{os.path.dirname(out) or '.'}' does not exist; create it or choose another path")
+        if out and args.command != "sweep":  # a sweep writes a folder; files: no device node, FIFO or symlink
+            check_output_path(out, "--out")
         return args.func(args)
     except PlasticityError as exc:
         print(f"error: {exc}", file=sys.stderr)
