@@ -35,16 +35,26 @@ class ReadoutSpec:
 
     @classmethod
     def parse(cls, text: str) -> ReadoutSpec:
-        """'spine_gain_24h', 'mtorc1_peak', 'glutamate_auc', 'spine_gain_half_life', ..."""
-        m = re.fullmatch(r"(.+?)_(\d+(?:\.\d+)?)h", text)
-        if m:
+        """'spine_gain_24h_pct', 'mtorc1_24h', 'mtorc1_peak', 'glutamate_auc', 'spine_gain_half_life', ...
+
+        Spine gain at a time is named `spine_gain_<N>h_pct`, as in `Result.summary()` and sweep tables
+        ('spine_gain_24h' is read as the same)."""
+        m = re.fullmatch(r"(.+?)_(\d+(?:\.\d+)?)h(_pct)?", text)
+        if m and (m[3] is None or m[1] == SPINE_GAIN):
             return cls(m[1], "at", float(m[2]))
         for metric in sorted(METRICS, key=len, reverse=True):
             if text.endswith("_" + metric):
                 return cls(text[: -len(metric) - 1], metric)
         raise PlasticityError(
-            f"readout: expected '<column>_<N>h' (e.g. spine_gain_24h) or '<column>_<metric>' with metric one of {', '.join(METRICS)}, got {text!r}"
+            f"readout: expected '<column>_<N>h' (e.g. spine_gain_24h_pct, mtorc1_24h) or '<column>_<metric>' with metric one of {', '.join(METRICS)}, got {text!r}"
         )
+
+    @property
+    def name(self) -> str:
+        """The one name of this readout: 'spine_gain_24h_pct', 'mtorc1_24h', 'mtorc1_peak'."""
+        if self.metric == "at":
+            return f"{self.column}_{self.time_h:g}h" + ("_pct" if self.column == SPINE_GAIN else "")
+        return f"{self.column}_{self.metric}"
 
     def value(self, t: np.ndarray, y: np.ndarray, baseline: np.ndarray | float) -> np.ndarray:
         """The metric over the last axis of y (members, times) -> (members,)."""
@@ -98,7 +108,8 @@ def _half_life(t: np.ndarray, ex: np.ndarray) -> float:
 
 def metrics(result, column: str = SPINE_GAIN, *, after_h: float = 0.0) -> dict[str, float]:
     """Metrics of one readout of a Result: peak, time_to_peak, auc, time_above_baseline,
-    half_life (of the effect after its peak) and the value at 24, 48 and 72 h (where simulated).
+    half_life (of the effect after its peak) and the value at 24, 48 and 72 h where simulated
+    (`spine_gain_24h_pct` ... for spine gain, `<column>_24h` ... for another readout).
 
     `column` is a timecourse column or "spine_gain" (% vs vehicle); the baseline is the vehicle
     run (0 for spine_gain).
@@ -116,7 +127,7 @@ def metrics(result, column: str = SPINE_GAIN, *, after_h: float = 0.0) -> dict[s
     out = timecourse_metrics(t, y, base, after_h=after_h)
     for h in (24, 48, 72):
         if t[0] <= h <= t[-1] + 1e-9:
-            out[f"at_{h}h"] = float(np.interp(h, t, y))
+            out[ReadoutSpec(column, "at", h).name] = float(np.interp(h, t, y))
     return out
 
 
@@ -174,7 +185,7 @@ def evaluate(
     for c in columns:
         if c != SPINE_GAIN and c not in readouts:
             raise UnknownNameError("readout", c, readouts + [SPINE_GAIN])
-    check_dose_window(s.regimen, float(times[-1]), times_given=True)  # a later dose would be left out unseen
+    check_dose_window(s.regimen, float(times[-1]), times_given=True, clamps=s.interventions.clamp)  # a later dose would be left out unseen
     grid = np.concatenate([[start_time(s)], times])
     idx = check_params(s, names)
     P = np.tile(s.p, (len(values), 1))

@@ -17,6 +17,7 @@ from ._regimen import Dose, Regimen, parse_dose
 from ._simulate import setup
 
 DEFAULT_UNIT_ROUTE = "mg/kg ip"
+ROUTE_LABELS = {"ip": "i.p.", "iv": "i.v.", "sc": "s.c.", "po": "p.o.", "oral": "p.o.", "icv": "i.c.v.", "in": "intranasal"}
 
 
 @dataclass
@@ -43,10 +44,39 @@ class DoseResponse:
 
     @property
     def table(self) -> pd.DataFrame:
+        """One row per simulated dose: `dose` (in `dose_unit`) and the readout (named as `readout`)."""
         return pd.DataFrame({"dose": self.doses, self.readout: self.values})
 
+    @property
+    def dose_unit(self) -> str:
+        """The unit of `doses`, from the template: 'mg/kg' for 'ketamine {dose} mg/kg ip'."""
+        return self.template.split("{dose}", 1)[1].split()[0] if "{dose}" in self.template else ""
+
+    @property
+    def dose_label(self) -> str:
+        """'dose (mg/kg i.p.)': the dose axis with its unit and route."""
+        words = self.template.split("{dose}", 1)[1].split()
+        route = ROUTE_LABELS.get(words[1].lower(), words[1]) if len(words) > 1 else ""
+        return f"dose ({' '.join(w for w in (self.dose_unit, route) if w)})"
+
+    @property
+    def readout_label(self) -> str:
+        """'spine gain at 24 h (% vs vehicle)', 'mtorc1 peak', ...: the readout in words with its unit."""
+        spec = ReadoutSpec.parse(self.readout)
+        what = "spine gain" if spec.column == SPINE_GAIN else spec.column
+        if spec.metric == "at":
+            text = f"{what} at {spec.time_h:g} h"
+        else:
+            text = f"{what} {spec.metric.replace('_', ' ')}"
+        if spec.column == SPINE_GAIN and spec.metric in ("at", "peak"):
+            text += " (% vs vehicle)"
+        elif spec.metric in ("time_to_peak", "half_life", "time_above_baseline"):
+            text += " (h)"
+        return text
+
     def summary(self) -> str:
-        unit = self.template.split("{dose}", 1)[1].split()[0] if "{dose}" in self.template else ""
+        """One line: 'inverted U: maximum +21.3 at 8.5 mg/kg' or 'monotonic: Emax ... EC50 ... mg/kg, Hill ...'."""
+        unit = self.dose_unit
         if self.inverted_u:
             return f"inverted U: maximum {self.peak_value:.3g} at {self.peak_dose:.3g} {unit}" + (f" ({self.note})" if self.note else "")
         if math.isfinite(self.ec50):
@@ -54,8 +84,9 @@ class DoseResponse:
         return f"monotonic, no Hill fit ({self.note})"
 
     def plot(self, path: str | None = None):
-        """Readout against dose (log axis) with the fitted curve; saved to `path` if given."""
+        """Readout against dose (log axis, labelled with units) with the fitted curve; saved to `path` if given."""
         import matplotlib
+        import matplotlib.ticker
 
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
@@ -63,7 +94,7 @@ class DoseResponse:
         from ._plot import style
 
         with style():
-            fig, ax = plt.subplots(figsize=(5.5, 4.0))
+            fig, ax = plt.subplots(figsize=(5.5, 4.4), layout="constrained")
             pos = self.doses > 0
             ax.plot(self.doses[pos], self.values[pos], "o", label="simulated")
             if len(self.fit_curve[0]):
@@ -80,15 +111,20 @@ class DoseResponse:
                     "*",
                     ms=11,
                     color="k",
-                    label=f"maximum {self.peak_value:.3g} at {self.peak_dose:.3g}",
+                    label=f"maximum {self.peak_value:.3g} at {self.peak_dose:.3g} {self.dose_unit}".rstrip(),
                 )
                 ax.axvline(self.peak_dose, color="0.5", ls="--", lw=1)
             ax.set_xscale("log")
-            ax.set_xlabel(f"dose ({self.template.replace('{dose}', '·')})")
-            ax.set_ylabel(self.readout + (" (% vs vehicle)" if self.readout.startswith(SPINE_GAIN) else ""))
-            ax.set_title(textwrap.fill(f"{self.species}: {self.summary()}", 80), fontsize=8, loc="left")
-            ax.legend()
-            fig.tight_layout()
+            ticks = self.doses[pos]
+            if 0 < len(ticks) <= 10:  # the simulated doses as plain numbers (1, 3, 10), not powers of ten
+                ax.set_xticks(ticks, [f"{d:g}" for d in ticks])
+                ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.set_xlabel(self.dose_label)
+            ax.set_ylabel(self.readout_label)
+            compound = self.template.split("{dose}", 1)[0].strip()
+            title = [f"{compound}, {self.species}: {self.readout_label}", self.summary()]
+            ax.set_title("\n".join(textwrap.fill(line, 80) for line in title), fontsize=8, loc="left")
+            fig.legend(loc="outside lower center", ncol=2, fontsize=8)  # below the axes: never over a curve
         if path is not None:
             fig.savefig(path)
         return fig
@@ -115,7 +151,7 @@ def dose_response(
     doses: Iterable[float],
     *,
     species: str = "mouse",
-    readout: str = "spine_gain_24h",
+    readout: str = "spine_gain_24h_pct",
     also: Sequence[str | Dose] = (),
     params: dict[str, float] | None = None,
     genotype: str = "wild_type",
@@ -124,7 +160,7 @@ def dose_response(
     """Simulate `doses` of a compound ("ketamine" means 'ketamine {dose} mg/kg ip') or a template
     ('psilocybin {dose} mg/kg ip at 1 h'); `also` are other doses given with each (a pretreatment).
 
-    `readout` is '<column>_<N>h' or '<column>_<metric>' (peak, time_to_peak, auc,
+    `readout` is 'spine_gain_<N>h_pct', '<column>_<N>h' or '<column>_<metric>' (peak, time_to_peak, auc,
     time_above_baseline, half_life); columns include 'spine_gain' (% vs vehicle).
     An interior maximum that stands clearly above both ends is reported as an inverted U; its
     dose is then located by simulating more doses between the neighbours of the best grid dose
@@ -137,6 +173,7 @@ def dose_response(
     if len(doses) < 3 or np.any(doses < 0) or not np.all(np.isfinite(doses)):
         raise PlasticityError(f"doses: expected at least three finite doses >= 0, got {doses.tolist()}")
     spec = ReadoutSpec.parse(readout)
+    readout = spec.name
     unit_dose = parse_dose(tpl.replace("{dose}", "1"))
     s = setup(Regimen.coerce([*also, unit_dose]), species=species, params=params, genotype=genotype)
     label = str(unit_dose)

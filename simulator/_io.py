@@ -8,10 +8,12 @@ import stat
 import tempfile
 import time
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ._errors import PlasticityError
+
+if TYPE_CHECKING:  # pandas loads on first use: `plasticity --help` imports this module
+    import pandas as pd
 
 _PREFIX = "# plasticity-provenance: "
 
@@ -123,17 +125,40 @@ def atomic_write(path: str | Path, write) -> Path:
     return path
 
 
+SIDECAR_SUFFIX = ".provenance.json"
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """Where the provenance of a CSV table lives: `<file>.provenance.json` beside it."""
+    path = Path(path)
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
 def write_table(df: pd.DataFrame, path: str | Path, provenance: dict) -> Path:
-    """CSV (provenance in a first comment line) or Parquet (provenance in the schema metadata)."""
+    """A plain CSV with its provenance in a `<file>.provenance.json` sidecar, or Parquet (provenance in the schema metadata).
+
+    The CSV has no comment line: `pd.read_csv`, R, Excel and `csv` read it as is. The sidecar records the
+    CSV's SHA-256, so `read_table` can tell when the table was changed after it was written."""
+    import hashlib
+
     path = Path(path)
     suffix = path.suffix.lower()
     meta = json.dumps(provenance, sort_keys=True, default=str)
     if suffix == ".csv":
-        def write(tmp: Path) -> None:
-            with tmp.open("w") as fh:
-                fh.write(_PREFIX + meta + "\n")
+        digest = hashlib.sha256()
+
+        def write_csv(tmp: Path) -> None:
+            with tmp.open("w", newline="") as fh:
                 df.to_csv(fh, index=False)
-    elif suffix in (".parquet", ".pq"):
+            with tmp.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+
+        atomic_write(path, write_csv)
+        side = {"table": path.name, "sha256": digest.hexdigest(), "provenance": json.loads(meta)}
+        atomic_write(sidecar_path(path), lambda tmp: tmp.write_text(json.dumps(side, indent=1, sort_keys=True) + "\n"))
+        return path
+    if suffix in (".parquet", ".pq"):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -141,21 +166,44 @@ def write_table(df: pd.DataFrame, path: str | Path, provenance: dict) -> Path:
             table = pa.Table.from_pandas(df, preserve_index=False)
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"plasticity": meta.encode()})
             pq.write_table(table, tmp)
-    else:
-        raise PlasticityError(f"output: unsupported file type '{suffix or path.name}'; expected .csv or .parquet")
-    return atomic_write(path, write)
+
+        return atomic_write(path, write)
+    raise PlasticityError(f"output: unsupported file type '{suffix or path.name}'; expected .csv or .parquet")
 
 
 def read_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
-    """Load a table written by write_table, with its provenance."""
+    """Load a table written by `Result.save` or `--out`, with its provenance.
+
+    CSV: the provenance comes from the `<file>.provenance.json` sidecar ({} without one; a warning when the
+    CSV changed after it was written); files of earlier versions, with a `# plasticity-provenance:` first
+    line, still load. Parquet: from the schema metadata.
+
+    >>> df, provenance = simulator.read_table("ketamine.csv")
+    """
+    import hashlib
+    import warnings
+
+    import pandas as pd
+
     path = Path(path)
     if not path.is_file():
         raise PlasticityError(f"input: no file '{path}'")
     if path.suffix.lower() == ".csv":
-        with path.open() as fh:
-            first = fh.readline()
-        prov = json.loads(first[len(_PREFIX):]) if first.startswith(_PREFIX) else {}
-        return pd.read_csv(path, comment=None, skiprows=1 if prov else 0), prov
+        data = path.read_bytes()
+        first = data.split(b"\n", 1)[0].decode(errors="replace")
+        if first.startswith(_PREFIX):  # written by an earlier version
+            return pd.read_csv(path, skiprows=1), json.loads(first[len(_PREFIX):])
+        prov: dict = {}
+        side = sidecar_path(path)
+        if side.is_file():
+            try:
+                record = json.loads(side.read_text())
+                prov = record["provenance"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise PlasticityError(f"input: '{side}' is not a provenance file ({exc}); delete it or restore it") from None
+            if record.get("sha256") != hashlib.sha256(data).hexdigest():
+                warnings.warn(f"'{path}' changed after it was written: its provenance ('{side.name}') may not describe it", stacklevel=2)
+        return pd.read_csv(path), prov
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)

@@ -97,7 +97,7 @@ def standard_metrics(t, readouts: Mapping[str, np.ndarray], vehicle: Mapping[str
     out: dict[str, np.ndarray | float] = {}
     for h in SPINE_HOURS:
         if t[0] - 1e-9 <= h <= t[-1] + 1e-9:
-            out[f"spine_change_{h}h_pct"] = percent_change(t, readouts["spine_density"], vehicle["spine_density"], h)
+            out[f"spine_gain_{h}h_pct"] = percent_change(t, readouts["spine_density"], vehicle["spine_density"], h)
     for name in ("glutamate", "mtorc1"):
         base = value_at(t, vehicle[name], max(t[0], 0.0))
         out[f"{name}_peak_fold"], out[f"{name}_peak_h"] = peak(t, readouts[name])
@@ -109,7 +109,7 @@ def standard_metrics(t, readouts: Mapping[str, np.ndarray], vehicle: Mapping[str
 
 
 METRICS = (
-    "spine_change_24h_pct", "spine_change_48h_pct", "spine_change_72h_pct",
+    "spine_gain_24h_pct", "spine_gain_48h_pct", "spine_gain_72h_pct",
     "glutamate_peak_fold", "glutamate_peak_h", "glutamate_auc", "glutamate_time_above_h",
     "mtorc1_peak_fold", "mtorc1_peak_h", "mtorc1_auc", "mtorc1_time_above_h", "hallucinogenic_exposure",
 )

@@ -9,7 +9,6 @@ import re
 import sys
 import textwrap
 
-from ._compose import Clamp
 from ._errors import PlasticityError
 
 EXAMPLES = """\
@@ -43,7 +42,8 @@ def _parse_scale(items: list[str]) -> dict[str, float]:
     return out
 
 
-def _parse_clamp(items: list[str]) -> list[Clamp]:
+def _parse_clamp(items: list[str]) -> list:
+    from ._compose import Clamp
     from ._regimen import parse_time
 
     out = []
@@ -390,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--template", help="a dose template instead, e.g. 'psilocybin {dose} mg/kg ip'")
     dr.add_argument("--doses", required=True, help="comma-separated doses, e.g. 1,3,10,30,80")
     dr.add_argument("--species", default="mouse", help="mouse | rat | human (default mouse)")
-    dr.add_argument("--readout", default="spine_gain_24h", help="<column>_<N>h or <column>_<peak|auc|time_to_peak|...> (default spine_gain_24h)")
+    dr.add_argument("--readout", default="spine_gain_24h_pct", help="spine_gain_<N>h_pct, <column>_<N>h or <column>_<peak|auc|time_to_peak|...> (default spine_gain_24h_pct)")
     dr.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
     dr.add_argument("--plot", metavar="FILE.png", help="write the dose-response figure")
     dr.set_defaults(func=_dose_response_cmd)

@@ -33,15 +33,16 @@ def test_half_life_extrapolated_when_run_ends_first():
 def test_metrics_of_a_result_agree_with_spine_gain():
     r = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=48)
     m = simulator.metrics(r)
-    assert m["at_24h"] == pytest.approx(r.spine_gain(24), rel=1e-6, abs=1e-9)
-    assert m["peak"] >= m["at_24h"] and m["peak"] >= m["at_48h"]
+    assert m["spine_gain_24h_pct"] == pytest.approx(r.spine_gain(24), rel=1e-6, abs=1e-9)
+    assert m["peak"] >= m["spine_gain_24h_pct"] and m["peak"] >= m["spine_gain_48h_pct"]
     assert "at_72h" not in m
     g = simulator.metrics(r, "glutamate")
     assert g["peak"] == pytest.approx(r.peak("glutamate")[0])
 
 
 def test_readout_spec_errors_name_the_grammar():
-    assert ReadoutSpec.parse("spine_gain_24h") == ReadoutSpec("spine_gain", "at", 24.0)
+    assert ReadoutSpec.parse("spine_gain_24h_pct") == ReadoutSpec("spine_gain", "at", 24.0) == ReadoutSpec.parse("spine_gain_24h")
+    assert ReadoutSpec.parse("spine_gain_24h").name == "spine_gain_24h_pct" and ReadoutSpec.parse("mtorc1_6h").name == "mtorc1_6h"
     assert ReadoutSpec.parse("mtorc1_time_to_peak").metric == "time_to_peak"
     with pytest.raises(simulator.PlasticityError, match="readout"):
         ReadoutSpec.parse("mtorc1")
@@ -105,7 +106,7 @@ def test_inverted_u_peak_keeps_the_grid_point_when_refinement_finds_nothing_high
 
 
 def test_dose_response_maximum_is_a_simulated_value_at_least_the_best_dose():
-    dr = simulator.dose_response("ketamine", [1, 3, 10, 30, 80], species="mouse", readout="spine_gain_24h")
+    dr = simulator.dose_response("ketamine", [1, 3, 10, 30, 80], species="mouse", readout="spine_gain_24h_pct")
     if not dr.inverted_u:
         pytest.skip(f"the current calibration gives no inverted U here: {dr.summary()}")
     assert dr.refine_runs > 0 and dr.peak_value >= dr.values.max()
@@ -114,7 +115,7 @@ def test_dose_response_maximum_is_a_simulated_value_at_least_the_best_dose():
 
 
 def test_dose_response_batch_matches_single_runs(tmp_path):
-    dr = simulator.dose_response("ketamine", [1, 10, 30], species="mouse", readout="spine_gain_24h")
+    dr = simulator.dose_response("ketamine", [1, 10, 30], species="mouse", readout="spine_gain_24h_pct")
     single = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=24).spine_gain(24)
     assert dr.values[1] == pytest.approx(single, rel=1e-3, abs=1e-6)
     dr.plot(tmp_path / "dr.png")
@@ -123,7 +124,7 @@ def test_dose_response_batch_matches_single_runs(tmp_path):
 
 @pytest.mark.validation
 def test_mouse_ketamine_spine_gain_is_an_inverted_u_peaking_between_3_and_30():
-    dr = simulator.dose_response("ketamine", [1, 3, 10, 30, 80], species="mouse", readout="spine_gain_24h")
+    dr = simulator.dose_response("ketamine", [1, 3, 10, 30, 80], species="mouse", readout="spine_gain_24h_pct")
     assert dr.inverted_u, dr.summary()
     assert 3 <= dr.peak_dose <= 30, dr.summary()
 
@@ -282,7 +283,7 @@ def test_cli_dose_response_and_fit_errors(tmp_path, capsys):
 
     png = tmp_path / "dr.png"
     assert main(["dose-response", "--compound", "ketamine", "--doses", "1,10,30", "--species", "mouse", "--plot", str(png)]) == 0
-    assert "spine_gain_24h" in capsys.readouterr().out and png.stat().st_size > 0
+    assert "spine_gain_24h_pct" in capsys.readouterr().out and png.stat().st_size > 0
     assert main(["fit", "--data", str(tmp_path / "missing.csv"), "--param", "k_glutamate"]) == 2
     assert "data: cannot read" in capsys.readouterr().err
     assert main(["dose-response", "--doses", "1,x"]) == 2

@@ -57,7 +57,43 @@ def test_save_and_read_back_equal(result, tmp_path, suffix):
         pd.testing.assert_frame_equal(df, result.timecourse, check_exact=True)
     else:  # CSV holds decimal text: equal to the last representable digit
         pd.testing.assert_frame_equal(df, result.timecourse, check_exact=False, rtol=1e-15, atol=0)
-    assert [f.name for f in tmp_path.iterdir()] == [f"run{suffix}"]  # no temporary file left behind
+    expected = [f"run{suffix}"] + ([f"run{suffix}.provenance.json"] if suffix == ".csv" else [])
+    assert sorted(f.name for f in tmp_path.iterdir()) == expected  # no temporary file left behind
+
+
+def test_the_cli_csv_is_plain_with_a_provenance_sidecar(tmp_path):
+    """Plain pd.read_csv (default arguments) reads the CLI's CSV: time_h first, every readout; provenance beside it."""
+    import json
+
+    from simulator.cli import main
+
+    out = tmp_path / "ketamine.csv"
+    assert main(["simulate", "--dose", "ketamine 10 mg/kg ip", "--species", "mouse", "--hours", "3", "--out", str(out)]) == 0
+    df = pd.read_csv(out)
+    direct = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=3)
+    assert list(df.columns) == list(direct.timecourse.columns) and df.columns[0] == "time_h"
+    assert len(df) == len(direct.timecourse) and df.dtypes.map(lambda d: d.kind == "f").all()
+    side = tmp_path / "ketamine.csv.provenance.json"
+    record = json.loads(side.read_text())
+    assert record["table"] == "ketamine.csv" and record["provenance"]["regimen"] == ["ketamine 10 mg/kg ip"]
+    assert read_table(out)[1] == record["provenance"]
+
+
+def test_a_changed_csv_warns_that_its_provenance_may_not_describe_it(result, tmp_path):
+    path = result.save(tmp_path / "run.csv")
+    path.write_text(path.read_text().replace("time_h", "t", 1))
+    with pytest.warns(UserWarning, match="changed after it was written"):
+        df, prov = read_table(path)
+    assert "t" in df and prov["species"] == "rat"
+
+
+def test_a_csv_of_an_earlier_version_still_loads_its_provenance(result, tmp_path):
+    import json
+
+    path = tmp_path / "old.csv"
+    path.write_text("# plasticity-provenance: " + json.dumps({"species": "rat"}) + "\n" + result.timecourse.to_csv(index=False))
+    df, prov = read_table(path)
+    assert prov == {"species": "rat"} and list(df.columns) == list(result.timecourse.columns)
 
 
 def _json_roundtrip(obj):

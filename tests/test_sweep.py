@@ -74,7 +74,7 @@ def test_metrics_single_run_equals_batch_row(ket):
     for k in one:
         assert isinstance(one[k], float) and one[k] == pytest.approx(batch[k][1], rel=1e-12, abs=1e-12)
     r = simulator.simulate(["ketamine 20 mg/kg ip"])
-    assert batch["spine_change_72h_pct"][1] == pytest.approx(r.spine_gain(72), rel=1e-4, abs=1e-4)
+    assert batch["spine_gain_72h_pct"][1] == pytest.approx(r.spine_gain(72), rel=1e-4, abs=1e-4)
 
 
 def test_samplers_are_seeded_and_shaped():
@@ -111,7 +111,7 @@ def test_sweep_matches_single_runs_for_params_dose_and_time():
     assert list(df["member"]) == list(range(8)) and (df["status"] == "ok").all()
     for _, row in df.iloc[[1, 6]].iterrows():
         r = simulator.simulate([f"ketamine {10 * row['dose:ketamine']} mg/kg ip at {row['time:0']} h"], params={POT: row[POT]})
-        assert row["spine_change_72h_pct"] == pytest.approx(r.spine_gain(72), rel=1e-4, abs=1e-4)
+        assert row["spine_gain_72h_pct"] == pytest.approx(r.spine_gain(72), rel=1e-4, abs=1e-4)
         assert row["glutamate_peak_fold"] == pytest.approx(r.summary()["glutamate_peak_fold"], rel=1e-5)
 
 
@@ -120,10 +120,10 @@ def test_vehicle_runs_are_shared_only_across_compound_parameters(ket):
     assert "k_glutamate" in names and "body_weight" in names
     assert POT not in names and "ketamine_clearance" not in names
     # a pathway parameter changes the vehicle too: each member is compared with its own
-    df = sweep(KET, vary={"k_glutamate": [2.0, 8.0], POT: [800.0, 2500.0]}, workers=1, metrics=["spine_change_24h_pct"])
+    df = sweep(KET, vary={"k_glutamate": [2.0, 8.0], POT: [800.0, 2500.0]}, workers=1, metrics=["spine_gain_24h_pct"])
     for _, row in df.iterrows():
         r = simulator.simulate(KET, params={"k_glutamate": row["k_glutamate"], POT: row[POT]})
-        assert row["spine_change_24h_pct"] == pytest.approx(r.spine_gain(24), rel=1e-4, abs=1e-4)
+        assert row["spine_gain_24h_pct"] == pytest.approx(r.spine_gain(24), rel=1e-4, abs=1e-4)
 
 
 def test_sweep_readouts_see_a_clamp_while_it_holds():
@@ -139,9 +139,9 @@ def test_sweep_readouts_see_a_clamp_while_it_holds():
 
 
 def test_sweep_member_failure_is_reported():
-    df = sweep(KET, vary={"ketamine_clearance": [1.0, -2.0]}, workers=1, metrics=["spine_change_72h_pct"])
+    df = sweep(KET, vary={"ketamine_clearance": [1.0, -2.0]}, workers=1, metrics=["spine_gain_72h_pct"])
     assert df["status"].iloc[0] == "ok" and df["status"].iloc[1].startswith("failed:")
-    assert np.isfinite(df["spine_change_72h_pct"].iloc[0]) and np.isnan(df["spine_change_72h_pct"].iloc[1])
+    assert np.isfinite(df["spine_gain_72h_pct"].iloc[0]) and np.isnan(df["spine_gain_72h_pct"].iloc[1])
 
 
 def test_sweep_trajectories():
@@ -155,7 +155,7 @@ _SCRIPT = textwrap.dedent(
     """
     import sys, simulator
     simulator.sweep("ketamine 10 mg/kg ip", vary={"ketamine_nmda_potency": (500, 3000), "dose:0": (1, 30)}, design="lhs", n=64,
-                    seed=1, hours=24, chunk_size=2, workers=1, out=sys.argv[1], metrics=["spine_change_24h_pct", "mtorc1_peak_fold"])
+                    seed=1, hours=24, chunk_size=2, workers=1, out=sys.argv[1], metrics=["spine_gain_24h_pct", "mtorc1_peak_fold"])
     """
 )
 
@@ -176,7 +176,7 @@ def test_killed_sweep_resumes_to_the_same_table(tmp_path):
     subprocess.run([sys.executable, str(script), str(out)], check=True)
     resumed = pd.read_parquet(out)
     clean = sweep("ketamine 10 mg/kg ip", vary={POT: (500, 3000), "dose:0": (1, 30)}, design="lhs", n=64, seed=1, hours=24,
-                  chunk_size=2, workers=1, metrics=["spine_change_24h_pct", "mtorc1_peak_fold"])
+                  chunk_size=2, workers=1, metrics=["spine_gain_24h_pct", "mtorc1_peak_fold"])
     resumed = resumed.sort_values("member").reset_index(drop=True)
     assert list(resumed["member"]) == list(range(64))
     pd.testing.assert_frame_equal(resumed, clean, check_exact=False, rtol=1e-9)
