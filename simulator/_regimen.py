@@ -6,6 +6,13 @@
     esketamine 56 mg intranasal every 3.5 d x 8   repeated (x N counts every dose)
     rapamycin 0.2 nmol icv at -30 min             pretreatment before t = 0
     lsd 10 nM bath for 15 min                     culture: bath application, then washout
+    ketamine 10 mg/kg ip daily for 14 d           a course: 14 administrations, one a day
+    esketamine 56 mg intranasal twice weekly for 4 weeks    8 administrations, every 3.5 d
+    psilocybin 1 mg/kg ip weekly x 4              4 administrations, one a week
+
+`for T` after a repetition (`every T`, `daily`, `weekly` ...) is the length of the course: the
+administrations are those that start within T of the first. Before any repetition, `for T` is the
+length of an infusion or a bath, as `over T` is.
 """
 
 from __future__ import annotations
@@ -54,6 +61,28 @@ _DOSE_RE = re.compile(rf"^(?P<name>.+?)\s+(?P<amount>{_NUM}(?=[a-zA-Zµμ/\s])|\
 # a compound name with spaces ('racemic ketamine 10 mg/kg ip'): the amount is the first number followed by a known unit and route
 _STRICT_DOSE_RE = re.compile(rf"^(?P<name>.+?)\s+(?P<amount>{_NUM})\s*(?P<unit>[a-zA-Zµμ/]+)\s+(?P<route>\S+)(?P<rest>.*)$")
 _CLAUSE_RE = re.compile(r"^\s*(?P<kw>at|over|for|every|x)\s*(?P<rest>.*)$", re.IGNORECASE)
+# clinical frequencies -> dosing interval in hours ("daily for 14 d", "twice weekly for 4 weeks", "weekly x 4")
+FREQUENCIES = {
+    "daily": 24.0, "once daily": 24.0, "once a day": 24.0, "qd": 24.0, "every day": 24.0,
+    "twice daily": 12.0, "twice a day": 12.0, "bid": 12.0, "b.i.d.": 12.0,
+    "three times daily": 8.0, "three times a day": 8.0, "tid": 8.0, "t.i.d.": 8.0,
+    "every other day": 48.0,
+    "weekly": 168.0, "once weekly": 168.0, "once a week": 168.0, "every week": 168.0,
+    "twice weekly": 84.0, "twice a week": 84.0,
+    "three times weekly": 56.0, "three times a week": 56.0, "thrice weekly": 56.0,
+}
+_FREQ_RE = re.compile(
+    r"^\s*(?P<freq>" + "|".join(re.escape(f).replace(r"\ ", r"\s+") for f in sorted(FREQUENCIES, key=len, reverse=True)) + r")(?=\s|$)(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_NEXT_CLAUSE_RE = re.compile(
+    r"\s+(?:(?:at|over|for|every|x)(?:\s|\d|$)|(?:" + "|".join(re.escape(f.split()[0]) for f in FREQUENCIES) + r")(?:\s|$))", re.IGNORECASE
+)
+
+
+def course_count(course_h: float, every_h: float) -> int:
+    """Administrations in a course of `course_h` hours, one every `every_h`: those starting before its end."""
+    return max(1, math.ceil(course_h / every_h - 1e-9))
 _TIME_RE = re.compile(rf"^(?P<num>{_NUM})\s*(?P<unit>[a-zA-Z]+)(?P<rest>.*)$")
 
 
@@ -159,10 +188,22 @@ def parse_dose(text: str) -> Dose:
         raise RegimenError(f"amount: {m['amount']!r} in {text!r} is not a number") from None
     kw: dict[str, object] = {}
     rest = m["rest"]
+    course: float | None = None
+    frequency = ""
     while rest.strip():
+        f = _FREQ_RE.match(rest)
+        if f:
+            if "every_h" in kw:
+                raise RegimenError(f"every: the dosing interval is given twice in {text!r}")
+            frequency = " ".join(f["freq"].lower().split())
+            kw["every_h"], rest = FREQUENCIES[frequency], f["rest"]
+            continue
         c = _CLAUSE_RE.match(rest)
         if not c:
-            raise RegimenError(f"dose: cannot read {rest.strip()!r} in {text!r}; expected 'at T', 'over T', 'for T', 'every T' or 'x N'")
+            raise RegimenError(
+                f"dose: cannot read {rest.strip()!r} in {text!r}; expected 'at T', 'over T', 'for T', 'every T', 'x N' "
+                "or a frequency such as 'daily', 'twice weekly', 'weekly'"
+            )
         key, rest = c["kw"].lower(), c["rest"]
         if key == "x":
             n = re.match(r"^(\d+)(?!\.)\b(.*)$", rest)
@@ -173,16 +214,31 @@ def parse_dose(text: str) -> Dose:
         t = _TIME_RE.match(rest)
         if not t:
             raise RegimenError(f"{key}: expected a time such as '30 min' or '2 h' in {text!r}")
-        nxt = re.search(r"\s+(?:at|over|for|every|x)(?:\s|\d|$)", t["rest"], re.IGNORECASE)
+        nxt = _NEXT_CLAUSE_RE.search(t["rest"])
         tail = t["rest"][: nxt.start()] if nxt else t["rest"]
         if tail.strip():
             raise RegimenError(f"{key}: cannot read {tail.strip()!r} after the time in {text!r}")
         hours = parse_time(f"{t['num']} {t['unit']}", key)
+        rest = t["rest"][nxt.start():] if nxt else ""
+        if key == "for" and "every_h" in kw:  # after a repetition: the length of the course
+            if course is not None:
+                raise RegimenError(f"for: the length of the course is given twice in {text!r}")
+            if hours <= 0:
+                raise RegimenError(f"for: the length of a course must be positive, got {hours:g} h in {text!r}")
+            course = hours
+            continue
         field = {"at": "at_h", "over": "over_h", "for": "over_h", "every": "every_h"}[key]
         if field in kw:
             raise RegimenError(f"{key}: given twice in {text!r}")
         kw[field] = hours
-        rest = t["rest"][nxt.start():] if nxt else ""
+    if course is not None:
+        if "count" in kw:
+            raise RegimenError(f"x: give the number of doses ('x N') or the length of the course ('for T'), not both, in {text!r}")
+        every = float(kw["every_h"])  # type: ignore[arg-type]
+        if every > 0:  # Dose refuses a non-positive interval and too many administrations
+            kw["count"] = course_count(course, every)
+    elif frequency and "count" not in kw:
+        raise RegimenError(f"{frequency}: how many doses? add the length of the course ('{frequency} for 14 d') or a count ('{frequency} x 14') in {text!r}")
     return Dose(m["name"].strip(), amount, m["unit"], m["route"], **kw)  # type: ignore[arg-type]
 
 
