@@ -14,6 +14,10 @@ import itertools
 import json
 import math
 import os
+import signal
+import sys
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -401,32 +405,119 @@ def _alive(pid: int) -> bool:
 
 
 # ----------------------------------------------------------------------------- execution
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells, else all of them)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _worker_init(parent: int) -> None:
+    """Make a pool worker die with the sweep that started it, however the sweep ends (even kill -9).
+
+    Linux: the kernel sends SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG). Elsewhere, and as a
+    second line: a daemon thread that exits the worker once its parent pid changes (it was reparented)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # forked: not the sweep's handler, which raises SystemExit
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the sweep died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="plasticity-parent-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent: int, every_s: float = 1.0) -> None:
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(1)
+
+
+def _sigterm_exits() -> Callable[[], None]:
+    """Make SIGTERM end a sweep as SIGINT does: SystemExit(143) unwinds it, so its workers stop and its lock
+    is released. Only in the main thread and where nobody else handles SIGTERM; returns the undo."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return lambda: None
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _connect(client_cls, address):
+    """A Dask Client for `address`; a bad or unreachable address is a PlasticityError that names it."""
+    if not isinstance(address, str) or not address.strip():
+        raise PlasticityError(f"scheduler: expected a Dask scheduler address such as 'tcp://host:8786' or a distributed.Client, got {address!r}")
+    import socket
+
+    import dask
+    from dask.utils import parse_timedelta
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, loc = parse_address(address)
+        host, port = parse_host_port(loc) if scheme in ("tcp", "tls") else (None, None)
+    except ValueError as exc:
+        raise PlasticityError(f"scheduler: '{address}' is not a Dask scheduler address ({exc}); expected e.g. 'tcp://host:8786'") from None
+    limit = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="s")
+    if host is not None:  # reach it first: a refused connection is then named as such, not a Client's time-out
+        try:
+            socket.create_connection((host, port), timeout=limit).close()
+        except OSError as exc:
+            raise PlasticityError(f"scheduler: cannot connect to the Dask scheduler at '{address}' ({exc.strerror or exc}); "
+                                  "check that it is running and the host and port") from None
+    try:
+        return client_cls(address)
+    except (OSError, ValueError) as exc:
+        raise PlasticityError(f"scheduler: cannot connect to the Dask scheduler at '{address}' ({exc}); "
+                              "check that it is running and the host and port") from None
+
+
 def _executor(scheduler, workers: int | None, n_tasks: int):
-    """(submit(fn, *args) -> future, as_completed, close) for a local pool, inline, or Dask."""
+    """(submit(fn, *args) -> future, as_completed, close(abort)) for a local pool, inline, or Dask.
+
+    close(abort=True), on an error or a signal, kills the local workers rather than waiting for their chunks."""
     if scheduler is not None:
         try:
             from distributed import Client
             from distributed import as_completed as dask_completed
         except ImportError:
             raise PlasticityError("scheduler: Dask is not installed; pip install 'plasticity[sweep]' (dask[distributed])") from None
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        client = scheduler if isinstance(scheduler, Client) else _connect(Client, scheduler)
         own = client is not scheduler
-        return (lambda fn, *a: client.submit(fn, *a, pure=False)), dask_completed, (client.close if own else (lambda: None))
+        return (lambda fn, *a: client.submit(fn, *a, pure=False)), dask_completed, (lambda abort=False: client.close() if own else None)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise PlasticityError(f"workers: expected a positive number of processes (or None for one per core), got {workers!r}")
-    workers = workers or os.cpu_count() or 1
+    cores = _cores()
+    if workers is not None and workers > cores:
+        warnings.warn(f"workers: {workers} processes on {cores} cores would only compete for them (each holds a model "
+                      f"and its chunk in memory); using {cores}", stacklevel=3)
+    workers = min(workers or cores, cores)
     if workers <= 1 or n_tasks <= 1:
         def submit_inline(fn, *a):
             return _LazyInline(fn, a)
 
-        return submit_inline, (lambda fs: iter(fs)), (lambda: None)
+        return submit_inline, (lambda fs: iter(fs)), (lambda abort=False: None)
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # fork: workers inherit the compiled model, and scripts without a __main__ guard still work
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    pool = ProcessPoolExecutor(max_workers=min(workers, n_tasks), mp_context=ctx)
-    return pool.submit, as_completed, (lambda: pool.shutdown(cancel_futures=True))
+    pool = ProcessPoolExecutor(max_workers=min(workers, n_tasks), mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+
+    def close(abort: bool = False) -> None:
+        if abort:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    return pool.submit, as_completed, close
 
 
 class _LazyInline:
@@ -514,7 +605,12 @@ def sweep(
                 "engine": engine_id(), "model_hash": s.library.hash, "regimen": list(spec.regimen), "species": species,
                 "design": design, "seed": seed,
                 "vary": {k: (list(v) if not isinstance(v, (int, float)) else v) for k, v in (vary or population or {}).items()}}
-    output = _Output(out, manifest) if out is not None else None
+    restore_sigterm = _sigterm_exits()
+    try:
+        output = _Output(out, manifest) if out is not None else None
+    except BaseException:
+        restore_sigterm()
+        raise
     try:
         results: dict[int, pd.DataFrame] = {}
         trajs: dict[int, tuple] = {}
@@ -526,6 +622,7 @@ def sweep(
             from tqdm import tqdm
 
             bar = tqdm(total=n_members, initial=n_members - sum(sl.stop - sl.start for _, sl in todo), unit="member")
+        done = False
         try:
             futures = {}
             for i, sl in todo:
@@ -544,8 +641,9 @@ def sweep(
                     trajs[i] = traj
                 if bar is not None:
                     bar.update(sl.stop - sl.start)
+            done = True
         finally:
-            close()
+            close(abort=not done)  # an error or a signal: kill the workers rather than wait for their chunks
             if bar is not None:
                 bar.close()
         if output is not None:
@@ -555,6 +653,7 @@ def sweep(
     finally:
         if output is not None:
             output.release()
+        restore_sigterm()
     if not trajectories:
         return final
     return final, _trajectory_table(trajs, chunks)
