@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import matplotlib
 
 STYLE = Path(__file__).with_name("plasticity.mplstyle")
 WINDOW_H = (24.0, 72.0)
+DRUG_FLOOR_FRACTION = 1e-4  # the drug panel's log axis shows four decades below the highest peak
+DRUG_FLOOR_NM = 1e-3  # ... but never below 1 pM
 
 # (title, [(column, label)], y label)
 PANELS = [
@@ -32,31 +35,76 @@ def style():
 
 
 def shade_window(ax, end_h: float) -> None:
+    """Shade the 24-72 h window (clipped to `end_h`) on a time axis in hours."""
     lo, hi = WINDOW_H
     if end_h > lo:
         ax.axvspan(lo, min(hi, end_h), color="0.85", alpha=0.5, lw=0, zorder=0)
 
 
-def plot_result(result, *, vehicle: bool = True):
+def is_window_run(end_h: float, dose_times: Sequence[float]) -> bool:
+    """A run about the 24-72 h window: it ends between 24 h and 4 days, and every dose comes before 24 h."""
+    return WINDOW_H[0] < end_h <= 96.0 and all(t < WINDOW_H[0] for t in dose_times)
+
+
+def mark_doses(ax, times: Sequence[float], *, color: str = "0.55") -> None:
+    """Thin dotted lines at each administration time."""
+    for t in times:
+        ax.axvline(t, color=color, ls=":", lw=0.8, zorder=0)
+
+
+def compound_label(result, column: str) -> str:
+    """The display name of the compound of a `<id>_brain_nM` column: '(2r,6r)-hnk' for hnk_2r6r_brain_nM."""
+    cid = column.removesuffix("_brain_nM")
+    c = result.setup.library.compounds.get(cid) if getattr(result, "setup", None) is not None else None
+    return c.name if c is not None else cid
+
+
+def dose_times(result) -> list[float]:
+    """Start times (h) of every administration of a Result's regimen."""
+    return sorted({t for d in result.setup.regimen for t in d.times_h})
+
+
+def drug_axis(ax, peak_nm: float) -> float:
+    """A log axis for concentrations with a floor four decades under the peak (never below 1 pM); returns the floor."""
+    floor = max(peak_nm * DRUG_FLOOR_FRACTION, DRUG_FLOOR_NM) if peak_nm > 0 else DRUG_FLOOR_NM
+    ax.set_yscale("log")
+    ax.set_ylim(floor, max(peak_nm, floor * 10) * 2.0)
+    return floor
+
+
+def _use_agg() -> None:
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline") and not _has_display():
         matplotlib.use("Agg")
+
+
+def plot_result(result, *, vehicle: bool = True):
+    """The figure of `Result.plot`: drug, then each stage of the loop, then spine density, over time."""
+    _use_agg()
     import matplotlib.pyplot as plt
+    import numpy as np
 
     tc = result.timecourse
     t = tc["time_h"].to_numpy()
     end = float(t[-1])
     drugs = [c for c in tc.columns if c.endswith("_brain_nM")]
     veh = result.vehicle.timecourse if (vehicle and drugs) else None
+    doses = dose_times(result)
+    window = is_window_run(end, doses)
     with style():
-        fig, axes = plt.subplots(len(PANELS), 1, figsize=(7.0, 11.0), sharex=True)
+        fig, axes = plt.subplots(len(PANELS), 1, figsize=(8.2, 11.0), sharex=True, layout="constrained")
         for ax, (title, series, ylabel) in zip(axes, PANELS):
-            shade_window(ax, end)
+            if window:
+                shade_window(ax, end)
+            else:
+                mark_doses(ax, doses)
             if series is None:
+                peak = max((float(np.nanmax(tc[c])) for c in drugs), default=0.0)
                 for c in drugs:
-                    ax.plot(t, tc[c], label=c.removesuffix("_brain_nM"))
+                    y = tc[c].to_numpy()
+                    ax.plot(t, np.where(y > 0, y, np.nan), label=compound_label(result, c))
                 if drugs:
-                    ax.set_yscale("symlog", linthresh=1.0)
-                    ax.legend(loc="upper right", ncol=2)
+                    floor = drug_axis(ax, peak)
+                    ylabel = f"free brain conc.\n(nM, log; floor {floor:.2g})"
                 else:
                     ax.text(0.5, 0.5, "vehicle (no drug)", transform=ax.transAxes, ha="center", va="center", color="0.4")
             else:
@@ -64,15 +112,15 @@ def plot_result(result, *, vehicle: bool = True):
                     ax.plot(t, tc[col], label=label)
                 if veh is not None:
                     ax.plot(t, veh[series[0][0]], color="0.5", ls="--", lw=1.0, label="vehicle")
-                if len(series) > 1 or veh is not None:
-                    ax.legend(loc="upper right")
+            if len(ax.get_lines()) > 1 or (series is None and drugs):
+                ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)  # beside the panel: never over a curve
             ax.set_title(title, loc="left", fontweight="bold")
             ax.set_ylabel(ylabel)
-        axes[-1].set_xlabel("time after dosing (h)" + ("; shaded: 24–72 h window" if end > WINDOW_H[0] else ""))
+        what = "; shaded: 24–72 h window" if window else ("; dotted: doses" if doses else "")
+        axes[-1].set_xlabel("time after dosing (h)" + what)
         axes[0].set_xlim(t[0], end)
         regimen = "; ".join(result.provenance["regimen"]) or "vehicle"
         fig.suptitle(f"{regimen} — {result.provenance['species']}", fontsize=10)
-        fig.tight_layout()
     return fig
 
 

@@ -21,6 +21,9 @@ from ._regimen import Dose, Regimen
 from ._solve import Tolerances, check_times, integrate, param_vector, prepare
 
 DEFAULT_STEP_H = 0.1
+SUMMARY_HOURS = (24, 48, 72)
+SUMMARY_READOUTS = ("glutamate", "mtorc1")
+CHANGE_TOL = 1e-3  # a readout within 0.1% of its vehicle run has neither risen nor fallen
 
 
 def version() -> str:
@@ -257,14 +260,49 @@ class Result:
         i = int(np.argmax(tc[column].to_numpy()))
         return float(tc[column].iloc[i]), float(tc["time_h"].iloc[i])
 
-    def summary(self) -> dict[str, float]:
-        g, tg = self.peak("glutamate")
-        m, tm = self.peak("mtorc1")
-        out = {"glutamate_peak_fold": g, "glutamate_peak_h": tg, "mtorc1_peak_fold": m, "mtorc1_peak_h": tm}
+    def trough(self, column: str, after_h: float = 0.0) -> tuple[float, float]:
+        """(lowest value, its time in h) of a readout at or after `after_h`."""
+        tc = self.timecourse[self.timecourse["time_h"] >= after_h]
+        i = int(np.argmin(tc[column].to_numpy()))
+        return float(tc[column].iloc[i]), float(tc["time_h"].iloc[i])
+
+    def summary_times(self) -> list[float]:
+        """The default times of `summary()`: 24, 48 and 72 h where simulated, and the last time when it is later (or none of those is reached)."""
         end = float(self.timecourse["time_h"].iloc[-1])
-        for h in (24, 48, 72):
-            if h <= end + 1e-9:
-                out[f"spine_gain_{h}h_pct"] = self.spine_gain(h)
+        times = [float(h) for h in SUMMARY_HOURS if h <= end + 1e-9]
+        if end > 0 and (not times or end > times[-1] + 1e-9):
+            times.append(end)
+        return times
+
+    def summary(self, times: Iterable[float] | None = None) -> dict[str, float]:
+        """The run's headline numbers, keyed by name.
+
+        - `glutamate_peak_fold` / `_peak_h` and `mtorc1_peak_fold` / `_peak_h`: the highest level (fold over
+          the drug-free baseline) and when, given only when the readout rises above its vehicle run; a readout
+          that falls below it gives `<readout>_min_fold` / `_min_h` (so a fall is never reported as a "peak").
+        - at each of `times` (default `summary_times()`: 24, 48, 72 h and the last time of longer runs):
+          `spine_gain_<N>h_pct` (% spine density vs vehicle), `glutamate_<N>h` and `mtorc1_<N>h` (fold).
+
+        >>> simulate(["ketamine 10 mg/kg ip"]).summary([24, 72])["spine_gain_72h_pct"]
+        """
+        tc = self.timecourse
+        t0, end = float(tc["time_h"].iloc[0]), float(tc["time_h"].iloc[-1])
+        times = self.summary_times() if times is None else [float(h) for h in times]
+        for h in times:
+            if not (t0 - 1e-9 <= h <= end + 1e-9):
+                raise PlasticityError(f"times: {h:g} h is outside the simulated {t0:g}..{end:g} h; simulate longer (hours={math.ceil(h):g}) or pick earlier times")
+        out: dict[str, float] = {}
+        for col in SUMMARY_READOUTS:
+            v, tv = self.peak(col)
+            if v > self.vehicle.at(col, tv) * (1 + CHANGE_TOL):
+                out[f"{col}_peak_fold"], out[f"{col}_peak_h"] = v, tv
+            v, tv = self.trough(col)
+            if v < self.vehicle.at(col, tv) * (1 - CHANGE_TOL):
+                out[f"{col}_min_fold"], out[f"{col}_min_h"] = v, tv
+        for h in times:
+            out[f"spine_gain_{h:g}h_pct"] = self.spine_gain(h)
+            for col in SUMMARY_READOUTS:
+                out[f"{col}_{h:g}h"] = self.at(col, h)
         return out
 
     # ---------------------------------------------------------------- output

@@ -16,14 +16,15 @@ examples:
   plasticity simulate --dose "ketamine 10 mg/kg ip" --species mouse --hours 72 --out ketamine.csv --plot ketamine.png
   plasticity simulate --dose "rapamycin 0.2 nmol icv at -30 min" --dose "ketamine 10 mg/kg ip" --species rat
   plasticity simulate --dose "ketamine 0.5 mg/kg iv over 40 min" --species human --hours 336
-  plasticity simulate --dose "esketamine 56 mg intranasal every 3.5 d x 8" --species human --hours 700
+  plasticity simulate --dose "esketamine 56 mg intranasal twice weekly for 4 weeks" --species human --at 24,168,672
+  plasticity simulate --dose "ketamine 10 mg/kg ip" --vs "rapamycin 0.2 nmol icv at -30 min; ketamine 10 mg/kg ip" --species rat --plot blocker.png
   plasticity simulate --dose "lsd 10 nM bath for 15 min" --species culture --hours 72
   plasticity simulate --dose "ketamine 10 mg/kg ip" --genotype met/met --cut mtorc1_to_bdnf
   plasticity simulate --dose "ketamine 10 mg/kg ip" --clamp "mtorc1=0 from 2 h to 6 h" --scale trkb=0.5
   plasticity compounds
   plasticity compounds ketamine
 
-dose grammar: <compound> <amount> <unit> <route> [at T] [over T] [every T x N]
+dose grammar: <compound> <amount> <unit> <route> [at T] [over T] [every T | daily | twice weekly | weekly ...] [x N | for T]
   units mg/kg, ug/kg (µg/kg), mg, ug, nmol; nM or uM with route 'bath' (species culture)
   routes ip, iv, sc, oral (po), intranasal (in), icv, bath; times like 30 min, 2 h, 3.5 d
 """
@@ -61,6 +62,51 @@ def _parse_clamp(items: list[str]) -> list:
     return out
 
 
+DEFAULT_HOURS = 72.0
+AFTER_LAST_DOSE_H = 72.0  # an automatic --hours follows the last administration this long
+
+
+def auto_hours(regimens: list, at: list[float]) -> tuple[float, str]:
+    """--hours when none is given: 72, or longer when a dose or an --at time comes later; with the reason ('' for 72)."""
+    last = max((t for reg in regimens for d in reg for t in d.times_h), default=0.0)
+    hours, why = DEFAULT_HOURS, ""
+    if last > DEFAULT_HOURS:
+        hours = math.ceil(last + AFTER_LAST_DOSE_H)
+        why = f"{AFTER_LAST_DOSE_H:g} h after the last administration at {last:g} h"
+    if at and max(at) > hours:
+        hours, why = math.ceil(max(at)), f"the latest --at time, {max(at):g} h"
+    return float(hours), why
+
+
+def _summary_lines(result, at: list[float] | None) -> list[str]:
+    """The printed summary: rise (peak) or fall (minimum) of glutamate and mTORC1, then the readouts at each time."""
+    s = result.summary(at or None)
+    lines = []
+    for col, label in (("glutamate", "glutamate"), ("mtorc1", "mTORC1")):
+        if f"{col}_peak_fold" in s:
+            lines.append(f"  {label + ' peak':<16}{s[f'{col}_peak_fold']:.2f}x baseline at {s[f'{col}_peak_h']:.1f} h")
+        if f"{col}_min_fold" in s:
+            lines.append(f"  {label + ' minimum':<16}{s[f'{col}_min_fold']:.2f}x baseline at {s[f'{col}_min_h']:.1f} h")
+        if f"{col}_peak_fold" not in s and f"{col}_min_fold" not in s:
+            lines.append(f"  {label:<16}unchanged (within 0.1% of vehicle)")
+    for h in at or result.summary_times():
+        lines.append(
+            f"  spine density   {s[f'spine_gain_{h:g}h_pct']:+.1f}% vs vehicle at {h:g} h"
+            f"   (glutamate {s[f'glutamate_{h:g}h']:.2f}x, mTORC1 {s[f'mtorc1_{h:g}h']:.2f}x)"
+        )
+    return lines
+
+
+def _vs_regimen(text: str) -> list[str]:
+    """A --vs run: doses separated by ';' ('rapamycin 0.2 nmol icv at -30 min; ketamine 10 mg/kg ip'), or 'vehicle'."""
+    if text.strip().lower() == "vehicle":
+        return []
+    doses = [d.strip() for d in text.split(";") if d.strip()]
+    if not doses:
+        raise PlasticityError(f"--vs: expected a regimen such as 'rapamycin 0.2 nmol icv at -30 min; ketamine 10 mg/kg ip' or 'vehicle', got {text!r}")
+    return doses
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from ._regimen import Regimen
     from ._simulate import simulate
@@ -68,24 +114,37 @@ def _simulate(args: argparse.Namespace) -> int:
     doses = list(args.dose or [])
     if args.regimen:
         doses.extend(Regimen.from_toml(args.regimen).doses)
-    result = simulate(
-        doses,
-        species=args.species,
-        hours=args.hours,
-        params=dict(_parse_param(p) for p in args.param or []),
-        genotype=args.genotype,
-        cut=args.cut or (),
-        scale=_parse_scale(args.scale or []),
-        clamp=_parse_clamp(args.clamp or []),
-    )
-    s = result.summary()
-    regimen = "; ".join(result.provenance["regimen"]) or "vehicle"
-    print(f"{regimen} | species {result.provenance['species']} | genotype {result.provenance['genotype']}")
-    print(f"  glutamate peak  {s['glutamate_peak_fold']:.2f}x baseline at {s['glutamate_peak_h']:.1f} h")
-    print(f"  mTORC1 peak     {s['mtorc1_peak_fold']:.2f}x baseline at {s['mtorc1_peak_h']:.1f} h")
-    for h in (24, 48, 72):
-        if f"spine_gain_{h}h_pct" in s:
-            print(f"  spine density   {s[f'spine_gain_{h}h_pct']:+.1f}% vs vehicle at {h} h")
+    at = _floats(args.at, "--at") if args.at else []
+    if any(not math.isfinite(h) for h in at):
+        raise PlasticityError(f"--at: expected finite times in hours, got {args.at!r}")
+    runs = {"; ".join(str(d) for d in Regimen.coerce(doses)) or "vehicle": doses}
+    for v in args.vs or []:
+        runs.setdefault("; ".join(str(d) for d in Regimen.coerce(_vs_regimen(v))) or "vehicle", _vs_regimen(v))
+    hours = args.hours
+    if hours is None:
+        hours, why = auto_hours([Regimen.coerce(r) for r in runs.values()], at)
+        if why:
+            print(f"note: no --hours given; simulating to {hours:g} h ({why}). Set --hours to choose.", file=sys.stderr)
+    opts = dict(species=args.species, hours=hours, params=dict(_parse_param(p) for p in args.param or []), genotype=args.genotype,
+                cut=args.cut or (), scale=_parse_scale(args.scale or []), clamp=_parse_clamp(args.clamp or []))
+    results = {name: simulate(regimen, **opts) for name, regimen in runs.items()}
+    for name, result in results.items():
+        print(f"{name} | species {result.provenance['species']} | genotype {result.provenance['genotype']}")
+        print("\n".join(_summary_lines(result, at)))
+    result = next(iter(results.values()))
+    if len(results) > 1:
+        from ._compare import Comparison
+
+        cmp = Comparison(results)
+        if args.out:
+            from ._io import write_table
+
+            prov = {"runs": {name: r.provenance for name, r in results.items()}}
+            print(f"  wrote {write_table(cmp.timecourse, args.out, prov)} (one table, a 'run' column first)")
+        if args.plot:
+            cmp.plot(args.plot)
+            print(f"  wrote {args.plot}")
+        return 0
     if args.out:
         print(f"  wrote {result.save(args.out)}")
     if args.plot:
@@ -347,9 +406,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--dose", action="append", metavar="DOSE", help="a dose string; repeat for several (none = vehicle)")
     sim.add_argument("--regimen", metavar="FILE.toml", help="a regimen file: doses = [\"ketamine 10 mg/kg ip\", ...]")
     sim.add_argument("--species", default="mouse", help="mouse | rat | human | culture (default mouse)")
-    sim.add_argument("--hours", type=float, default=72.0, help="simulate until this time after t = 0 (default 72)")
+    sim.add_argument("--hours", type=float, default=None,
+                     help="simulate until this time after t = 0 (default 72, or 72 h past the last dose of a longer regimen)")
+    sim.add_argument("--at", metavar="T1,T2,...", help="print the summary at these times in h, e.g. 24,168,672 (default 24,48,72 and the last time)")
+    sim.add_argument("--vs", action="append", metavar="REGIMEN",
+                     help="another regimen to run and overlay, doses separated by ';' (or 'vehicle'); repeat for several")
     sim.add_argument("--genotype", default="wild_type", help="wild_type | val/met | met/met | trkb_knockdown")
-    sim.add_argument("--cut", action="append", metavar="EDGE", help="cut a feedback edge: mtorc1_to_bdnf, mtorc1_to_ampa")
+    sim.add_argument("--cut", action="append", metavar="EDGE", help="cut a feedback edge: mtorc1_to_bdnf, synaptic_protein_to_ampa")
     sim.add_argument("--scale", action="append", metavar="NODE=F", help="scale a node, e.g. trkb=0.5 (0 = knock-out)")
     sim.add_argument("--clamp", action="append", metavar="SPEC", help="clamp a node: 'mtorc1=0 from 2 h to 6 h'")
     sim.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import simulator
 from simulator import RegimenError, parse_dose
 
 
@@ -51,3 +52,101 @@ def test_schedule_mistakes_are_named(text, words):
         parse_dose(text)
     for w in words:
         assert w in str(err.value)
+
+
+# ---------------------------------------------------------------- the summary answers the question asked
+HUMAN_COURSE = "esketamine 56 mg intranasal twice weekly for 4 weeks"
+
+
+def test_cli_prints_the_summary_at_the_times_asked(capsys):
+    from simulator.cli import main
+
+    argv = ["simulate", "--dose", HUMAN_COURSE, "--species", "human", "--hours", "700", "--at", "24,168,672"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    for h in (24, 168, 672):
+        assert f"vs vehicle at {h} h" in out
+    assert "at 48 h" not in out and "at 700 h" not in out
+
+
+def test_cli_extends_hours_for_a_long_regimen_and_says_so(capsys):
+    from simulator.cli import main
+
+    assert main(["simulate", "--dose", HUMAN_COURSE, "--species", "human"]) == 0
+    cap = capsys.readouterr()
+    last = max(parse_dose(HUMAN_COURSE).times_h)
+    assert "no --hours given; simulating to" in cap.err and f"{last:g} h" in cap.err
+    assert "vs vehicle at 72 h" in cap.out and f"vs vehicle at {last + 72:g} h" in cap.out  # defaults plus the last time
+
+
+def test_summary_defaults_and_explicit_times():
+    r = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=100)
+    assert r.summary_times() == [24.0, 48.0, 72.0, 100.0]
+    s = r.summary([6, 30])
+    assert s["spine_gain_30h_pct"] == pytest.approx(r.spine_gain(30)) and "spine_gain_24h_pct" not in s
+    assert s["mtorc1_6h"] == pytest.approx(r.at("mtorc1", 6))
+    with pytest.raises(simulator.PlasticityError, match="outside the simulated"):
+        r.summary([200])
+
+
+def test_a_readout_that_only_falls_is_reported_as_a_minimum_never_a_peak(capsys):
+    from simulator.cli import main
+
+    r = simulator.simulate(["rapamycin 0.2 nmol icv at -30 min"], species="rat", hours=24)
+    s = r.summary()
+    assert "mtorc1_peak_fold" not in s and s["mtorc1_min_fold"] < 1.0
+    assert main(["simulate", "--dose", "rapamycin 0.2 nmol icv at -30 min", "--species", "rat", "--hours", "24"]) == 0
+    out = capsys.readouterr().out
+    assert "mTORC1 minimum" in out and "mTORC1 peak" not in out
+
+
+# ---------------------------------------------------------------- figures
+def test_plot_shades_the_window_only_for_window_runs_and_otherwise_marks_doses():
+    from simulator._plot import is_window_run
+
+    assert is_window_run(72, [0.0]) and is_window_run(72, [-0.5, 0.0])
+    assert not is_window_run(700, [0.0, 84.0]) and not is_window_run(72, [0.0, 30.0]) and not is_window_run(12, [0.0])
+    fig = simulator.simulate(["esketamine 56 mg intranasal twice weekly x 2"], species="human", hours=200).plot()
+    ax = fig.axes[0]
+    assert not [p for p in ax.patches]  # no 24-72 h shading on a long course
+    assert ax.get_yscale() == "log" and ax.get_ylim()[0] > 0  # a log axis with a floor, no linear break at 1 nM
+    assert "dotted: doses" in fig.axes[-1].get_xlabel()
+
+
+def test_legends_sit_beside_the_panels_not_over_the_curves():
+    fig = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=72).plot()
+    fig.canvas.draw()
+    for ax in fig.axes:
+        leg = ax.get_legend()
+        if leg is not None:
+            assert leg.get_window_extent().x0 >= ax.get_window_extent().x1  # wholly to the right of the axes
+
+
+def test_dose_response_labels_carry_units():
+    dr = simulator.dose_response("ketamine", [1, 10, 30], species="mouse")
+    assert dr.readout == "spine_gain_24h_pct" and "spine_gain_24h_pct" in dr.table
+    fig = dr.plot()
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "dose (mg/kg i.p.)" and ax.get_ylabel() == "spine gain at 24 h (% vs vehicle)"
+    if dr.inverted_u:
+        assert f"at {dr.peak_dose:.3g} mg/kg" in dr.summary()
+
+
+def test_compare_overlays_runs_and_the_cli_vs_writes_one_figure(tmp_path, capsys):
+    from simulator.cli import main
+
+    r1 = simulator.simulate(["ketamine 10 mg/kg ip"], species="rat", hours=24)
+    cmp = simulator.compare({"ketamine": r1, "rapamycin + ketamine": ["rapamycin 0.2 nmol icv at -30 min", "ketamine 10 mg/kg ip"]})
+    assert list(cmp.summary([24]).index) == ["ketamine", "rapamycin + ketamine"]
+    with pytest.raises(simulator.PlasticityError, match="already a Result"):
+        simulator.compare({"ketamine": r1}, species="rat")
+    cmp = simulator.compare({"ketamine": "ketamine 10 mg/kg ip", "vehicle": []}, species="rat", hours=24)
+    assert cmp.timecourse.columns[0] == "run" and set(cmp.timecourse["run"]) == {"ketamine", "vehicle"}
+    fig = cmp.plot(tmp_path / "cmp.png")
+    assert (tmp_path / "cmp.png").stat().st_size > 10_000 and len(fig.axes[-1].get_lines()) >= 2
+    png = tmp_path / "vs.png"
+    argv = ["simulate", "--dose", "ketamine 10 mg/kg ip", "--vs", "rapamycin 0.2 nmol icv at -30 min; ketamine 10 mg/kg ip",
+            "--species", "rat", "--hours", "24", "--plot", str(png)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("| species rat") == 2 and png.stat().st_size > 10_000
