@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pint
 
+from ._dimensions import check_pathway_dimensions
 from ._errors import ModelFileError, UnknownNameError
 from ._units import parse_unit, to_canonical
 
@@ -127,6 +128,21 @@ def _table(data: dict, key: str, file: str, *, required: bool = True) -> dict:
     return val
 
 
+def _names(entry: dict, key: str, file: str, where: str) -> tuple[str, ...]:
+    """A list of names (aliases): a string where a list is expected is an error, not its letters."""
+    val = entry.get(key, [])
+    if not isinstance(val, list) or not all(isinstance(x, str) and x.strip() for x in val):
+        raise ModelFileError(file, f"{where}.{key}" if where else key, f"expected a list of names such as [\"wt\"], got {val!r:.60}")
+    return tuple(x.strip().lower() for x in val)
+
+
+def _flag(entry: dict, key: str, file: str, where: str) -> bool:
+    val = entry.get(key, False)
+    if not isinstance(val, bool):
+        raise ModelFileError(file, f"{where}.{key}", f"expected true or false, got {val!r:.60}")
+    return val
+
+
 def _text(entry: dict, key: str, file: str, where: str, default: str | None = None) -> str:
     val = entry.get(key, default)
     if val is None:
@@ -189,7 +205,10 @@ def _exprs(data: dict, section: str, file: str) -> dict[str, Expr]:
         where = f"{section}.{name}"
         if not isinstance(entry, dict):
             raise ModelFileError(file, where, "expected a table { expr = ..., unit = ..., description = ... }")
-        out[name] = Expr(name, _text(entry, "expr", file, where), _text(entry, "unit", file, where, "1"), _text(entry, "description", file, where, ""), entry.get("node"))
+        node = entry.get("node")
+        if node is not None and not isinstance(node, str):
+            raise ModelFileError(file, f"{where}.node", f"expected the name of a state or assignment, got {node!r:.60}")
+        out[name] = Expr(name, _text(entry, "expr", file, where), _text(entry, "unit", file, where, "1"), _text(entry, "description", file, where, ""), node)
     return out
 
 
@@ -200,14 +219,19 @@ def load_pathway(path: Path) -> Pathway:
     targets = {}
     for name, entry in _table(data, "targets", file).items():
         where = f"targets.{name}"
+        if not isinstance(entry, dict):
+            raise ModelFileError(file, where, f"expected a table {{ kind = ..., description = ... }}, got {entry!r:.60}")
+        if entry.get("potency_scale") is not None and not isinstance(entry["potency_scale"], str):
+            raise ModelFileError(file, f"{where}.potency_scale", f"expected a parameter name, got {entry['potency_scale']!r:.60}")
         kind = _text(entry, "kind", file, where)
         if kind not in TARGET_KINDS:
             raise ModelFileError(file, f"{where}.kind", f"expected one of {TARGET_KINDS}, got {kind!r}")
         targets[name] = Target(name, kind, _text(entry, "from", file, where, name), entry.get("potency_scale"), _text(entry, "description", file, where, ""))
-    edges = {
-        name: Edge(name, _text(entry, "from", file, f"edges.{name}"), _text(entry, "description", file, f"edges.{name}", ""))
-        for name, entry in _table(data, "edges", file, required=False).items()
-    }
+    edges = {}
+    for name, entry in _table(data, "edges", file, required=False).items():
+        if not isinstance(entry, dict):
+            raise ModelFileError(file, f"edges.{name}", f"expected a table {{ from = ..., description = ... }}, got {entry!r:.60}")
+        edges[name] = Edge(name, _text(entry, "from", file, f"edges.{name}"), _text(entry, "description", file, f"edges.{name}", ""))
     states = {}
     for name, entry in _table(data, "states", file).items():
         where = f"states.{name}"
@@ -252,7 +276,7 @@ def load_species(path: Path) -> dict[str, Species]:
             read_param(entry.get("body_weight"), file, f"{w}.body_weight", positive=True, expect="kg"),
             read_param(entry.get("baseline_spine_density"), file, f"{w}.baseline_spine_density", positive=True, expect="1/um"),
             read_param(entry.get("baseline_head_diameter"), file, f"{w}.baseline_head_diameter", positive=True, expect="um"),
-            bool(entry.get("bath", False)),
+            _flag(entry, "bath", file, w),
         )
     return out
 
@@ -276,7 +300,7 @@ def load_genotypes(path: Path, params: dict[str, Param]) -> dict[str, Genotype]:
             if p not in params:
                 raise UnknownNameError("parameter", p, params, context=f"{file}: {name}.multipliers")
             mult[p] = read_param(e, file, f"{name}.multipliers.{p}")
-        out[name] = Genotype(name, _text(entry, "description", file, name, ""), tuple(a.lower() for a in entry.get("aliases", [])), mult)
+        out[name] = Genotype(name, _text(entry, "description", file, name, ""), _names(entry, "aliases", file, name), mult)
     return out
 
 
@@ -392,14 +416,19 @@ def load_compound(path: Path, target_keys: set[str], species: set[str]) -> Compo
                     raise ModelFileError(file, f"{rw}.absorption_halflife", f"missing (route {route} absorbs from a depot)")
             routes[route] = rp
         mets = []
-        for i, m in enumerate(entry.get("metabolites", [])):
+        listed = entry.get("metabolites", [])
+        if not isinstance(listed, list):
+            raise ModelFileError(file, f"{w}.metabolites", f"expected a list of tables {{ compound = ..., fraction = ... }}, got {listed!r:.60}")
+        for i, m in enumerate(listed):
             mw = f"{w}.metabolites[{i}]"
+            if not isinstance(m, dict):
+                raise ModelFileError(file, mw, f"expected a table {{ compound = ..., fraction = ... }}, got {m!r:.60}")
             mets.append(Metabolite(_text(m, "compound", file, mw).lower(), read_param(m.get("fraction"), file, f"{mw}.fraction", expect="dimensionless")))
         pk[sp] = SpeciesPK(sp, params, routes, tuple(mets))
     return Compound(
         path.stem,
         name,
-        tuple(a.lower() for a in data.get("aliases", [])),
+        _names(data, "aliases", file, ""),
         _text(data, "summary", file, "(top)", ""),
         _text(data, "mechanism", file, "(top)", ""),
         read_param(data.get("molar_mass"), file, "molar_mass", positive=True, expect="g/mol"),
@@ -474,6 +503,7 @@ def _load_library(root_s: str, stamp: tuple) -> Library:
         except OSError as exc:
             raise ModelFileError(f.relative_to(root).as_posix(), "(file)", f"cannot read {f} ({exc.strerror}); every models folder needs pathway.toml, species.toml and genotypes.toml") from None
     pathway = load_pathway(files[0])
+    check_pathway_dimensions(pathway)
     species = load_species(files[1])
     genotypes = load_genotypes(files[2], pathway.parameters)
     target_keys = {t.source_key for t in pathway.targets.values()}
@@ -491,4 +521,6 @@ def _load_library(root_s: str, stamp: tuple) -> Library:
             for m in pk.metabolites:
                 if m.compound not in lookup:
                     raise UnknownNameError("compound", m.compound, lookup, context=f"{c.file}: pk.{pk.species}.metabolites")
+                if lookup[m.compound] == c.id:
+                    raise ModelFileError(c.file, f"pk.{pk.species}.metabolites", f"{c.name} is listed as its own metabolite")
     return Library(root, pathway, species, genotypes, compounds, digest.hexdigest()[:16], lookup)

@@ -28,7 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._errors import RegimenError, UnknownNameError
+from ._errors import PlasticityError, RegimenError, UnknownNameError
+from ._limits import MAX_ADMINISTRATIONS, MAX_DOSE, MAX_REGIMEN_FILE_BYTES, MAX_SPAN_H, MAX_TOML_DEPTH
 
 ROUTE_SPELLINGS = {
     "iv": "iv", "i.v.": "iv", "i.v": "iv", "intravenous": "iv",
@@ -94,7 +95,23 @@ def parse_time(text: str, field: str = "time") -> float:
     unit = m["unit"].lower()
     if unit not in TIME_UNITS:
         raise UnknownNameError("time unit", m["unit"], TIME_UNITS, context=field)
-    return float(m["num"]) * TIME_UNITS[unit]
+    return check_time(float(m["num"]) * TIME_UNITS[unit], field, text)
+
+
+def check_time(hours: float, field: str, text: object = None) -> float:
+    """A dose or clamp time in hours: finite and within MAX_SPAN_H of t = 0."""
+    given = f"{text!r} ({hours:g} h)" if text is not None else f"{hours!r} h"
+    if not math.isfinite(hours) or abs(hours) > MAX_SPAN_H:
+        raise RegimenError(f"{field}: {given} is outside the limit of +/-{MAX_SPAN_H:,.0f} h (MAX_SPAN_H)")
+    return hours
+
+
+def _finite(x: float) -> bool:
+    """math.isfinite that says False for an int too large for a float instead of raising."""
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
 
 
 def _normalise_unit(unit: str) -> str:
@@ -121,8 +138,11 @@ class Dose:
     def __post_init__(self) -> None:
         if not isinstance(self.compound, str) or not self.compound.strip():
             raise RegimenError(f"compound: expected a compound name, got {self.compound!r}")
+        for name in ("unit", "route"):
+            if not isinstance(getattr(self, name), str):
+                raise RegimenError(f"{name}: expected text such as {'mg/kg' if name == 'unit' else 'ip'} for {self.compound}, got {getattr(self, name)!r}")
         amount = self.amount
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount):
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not _finite(amount):
             raise RegimenError(f"amount: expected a positive finite number for {self.compound}, got {amount!r}")
         if amount <= 0:
             raise RegimenError(f"amount: a dose must be positive, got {amount:g} {self.unit} of {self.compound}")
@@ -130,6 +150,11 @@ class Dose:
         if unit not in DOSE_UNITS:
             raise UnknownNameError("dose unit", self.unit, [u[0] + "M" if DOSE_UNITS[u][0] == "conc" else u for u in DOSE_UNITS], context=f"dose of {self.compound}")
         object.__setattr__(self, "unit", unit)
+        canonical = amount * DOSE_UNITS[unit][1]
+        if canonical > MAX_DOSE:
+            base = {"mass_per_kg": "mg/kg", "mass": "mg", "amount": "nmol", "amount_per_kg": "nmol/kg", "conc": "nM"}[DOSE_UNITS[unit][0]]
+            given = f"{amount:g} {self.unit}" + (f" ({canonical:g} {base})" if unit != base else "")
+            raise RegimenError(f"amount: {given} of {self.compound} is above the limit of {MAX_DOSE:g} {base} (MAX_DOSE)")
         route = ROUTE_SPELLINGS.get(str(self.route).lower())
         if route is None:
             raise UnknownNameError("route", self.route, sorted(set(ROUTE_SPELLINGS.values())), context=f"dose of {self.compound}")
@@ -140,14 +165,21 @@ class Dose:
             raise RegimenError(f"unit: '{self.unit}' with route '{route}' does not fit; expected {want}")
         for name in ("at_h", "over_h", "every_h"):
             v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v)):
                 raise RegimenError(f"{name}: expected a finite number of hours, got {v!r}")
+            if v is not None:
+                check_time(float(v), name)
         if self.over_h is not None and self.over_h <= 0:
             raise RegimenError(f"over: an infusion or bath duration must be positive, got {self.over_h} h")
         if self.every_h is not None and self.every_h <= 0:
             raise RegimenError(f"every: the dosing interval must be positive, got {self.every_h} h")
         if not isinstance(self.count, int) or isinstance(self.count, bool) or self.count < 1:
             raise RegimenError(f"x: the dose count must be a whole number >= 1, got {self.count!r}")
+        if self.count > MAX_ADMINISTRATIONS:
+            raise RegimenError(
+                f"x: {self.count:,} doses of {self.compound} exceed the limit of {MAX_ADMINISTRATIONS:,} administrations "
+                "in a regimen (MAX_ADMINISTRATIONS); give fewer doses or a longer interval"
+            )
         if self.count > 1 and self.every_h is None:
             raise RegimenError(f"x {self.count}: repeated doses need an interval, e.g. 'every 1 d x {self.count}'")
         if self.every_h is not None and self.over_h is not None and self.over_h > self.every_h:
@@ -209,6 +241,10 @@ def parse_dose(text: str) -> Dose:
             n = re.match(r"^(\d+)(?!\.)\b(.*)$", rest)
             if not n:
                 raise RegimenError(f"x: expected a whole number of doses after 'x' in {text!r}")
+            if "count" in kw:
+                raise RegimenError(f"x: given twice in {text!r}")
+            if len(n[1]) > 12:  # never turn a 10,000-digit count into an int
+                raise RegimenError(f"x: {n[1][:20]}... doses exceed the limit of {MAX_ADMINISTRATIONS:,} administrations in a regimen (MAX_ADMINISTRATIONS)")
             kw["count"], rest = int(n[1]), n[2]
             continue
         t = _TIME_RE.match(rest)
@@ -242,11 +278,91 @@ def parse_dose(text: str) -> Dose:
     return Dose(m["name"].strip(), amount, m["unit"], m["route"], **kw)  # type: ignore[arg-type]
 
 
+REGIMEN_FILE_KEYS = ("doses", "dose")
+DOSE_TABLE_KEYS = ("compound", "amount", "route", "at", "over", "for", "every", "count")
+_AMOUNT_RE = re.compile(rf"^\s*(?P<num>{_NUM})\s*(?P<unit>[a-zA-Zµμ/]+)\s*$")
+
+
+def _in_file(make, where: str):
+    """make(), with `where` (the file and entry) put in front of any PlasticityError it raises."""
+    try:
+        return make()
+    except PlasticityError as exc:
+        exc.args = (f"{where}: {exc}",)
+        raise
+
+
+def _dose_from_table(d: dict) -> Dose:
+    """One [[dose]] table of a regimen file: every key known and of the expected type."""
+    for key in d:
+        if key not in DOSE_TABLE_KEYS:
+            raise UnknownNameError("key", key, DOSE_TABLE_KEYS, context="a [[dose]] table")
+    missing = [k for k in ("compound", "amount", "route") if k not in d]
+    if missing:
+        raise RegimenError(f"missing key(s) {', '.join(missing)}; expected compound, amount ('10 mg/kg') and route")
+    for key in ("compound", "amount", "route", "at", "over", "for", "every"):
+        if key in d and not isinstance(d[key], str):
+            want = {"compound": "a compound name", "amount": "an amount with its unit such as '10 mg/kg'", "route": "a route such as 'ip'"}
+            raise RegimenError(f"{key}: expected {want.get(key, 'a time with its unit such as ' + repr('2 h'))}, got {d[key]!r:.60}")
+    if "over" in d and "for" in d:
+        raise RegimenError("over: give 'over' (an infusion) or 'for' (a bath), not both")
+    m = _AMOUNT_RE.match(d["amount"])
+    if not m:
+        raise RegimenError(f"amount: expected a number and a unit such as '10 mg/kg', got {d['amount']!r:.60}")
+    count = d.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise RegimenError(f"count: expected a whole number of doses, got {count!r}")
+    duration = d.get("over", d.get("for"))
+    return Dose(
+        d["compound"], float(m["num"]), m["unit"], d["route"],
+        at_h=parse_time(d["at"], "at") if "at" in d else 0.0,
+        over_h=parse_time(duration, "over") if duration is not None else None,
+        every_h=parse_time(d["every"], "every") if "every" in d else None,
+        count=count,
+    )
+
+
+def toml_depth(text: str) -> int:
+    """Deepest nesting of [ and { in TOML text, outside strings and comments (a check before parsing)."""
+    depth = deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if c in "\"'":
+            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else c
+            j = i + len(quote)
+            while j < n and text[j:j + len(quote)] != quote:
+                j += 2 if (c == '"' and text[j] == "\\") else 1
+            i = j + len(quote)
+            continue
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return deepest
+
+
 @dataclass(frozen=True)
 class Regimen:
     """An ordered collection of doses; [] is vehicle."""
 
     doses: tuple[Dose, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.doses, tuple) or not all(isinstance(d, Dose) for d in self.doses):
+            raise RegimenError(f"regimen: expected a tuple of Dose objects, got {self.doses!r:.200}")
+        total = sum(d.count for d in self.doses)
+        if total > MAX_ADMINISTRATIONS:
+            raise RegimenError(
+                f"regimen: {total:,} administrations exceed the limit of {MAX_ADMINISTRATIONS:,} in a regimen "
+                "(MAX_ADMINISTRATIONS); give fewer doses or longer intervals"
+            )
 
     @classmethod
     def coerce(cls, regimen: Regimen | Dose | str | Iterable[Dose | str] | None) -> Regimen:
@@ -256,38 +372,68 @@ class Regimen:
             return regimen
         if isinstance(regimen, (str, Dose)):
             regimen = [regimen]
+        if isinstance(regimen, (bytes, bytearray, dict)) or not isinstance(regimen, Iterable):
+            raise RegimenError(
+                f"regimen: expected a dose string, a Dose, a list of them or a Regimen, got {type(regimen).__name__} {regimen!r:.60}"
+            )
         doses = []
         for item in regimen:
             doses.append(item if isinstance(item, Dose) else parse_dose(item))
+            if len(doses) > MAX_ADMINISTRATIONS:  # a generator could be endless
+                break
         return cls(tuple(doses))
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Regimen:
-        """A regimen file: `doses = ["ketamine 10 mg/kg ip", ...]` and/or `[[dose]]` tables."""
-        path = Path(path)
+        """A regimen file: `doses = ["ketamine 10 mg/kg ip", ...]` and/or `[[dose]]` tables.
+
+        Read with a size limit, as UTF-8, with a nesting limit; unknown keys and wrong types are errors."""
+        name = str(path)
         try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise RegimenError(f"{path}: cannot read regimen file ({exc})") from None
-        doses = [parse_dose(s) for s in data.get("doses", [])]
-        for i, d in enumerate(data.get("dose", [])):
-            where = f"{path.name}: dose[{i}]"
-            try:
-                amount, unit = str(d["amount"]).split(maxsplit=1)
-                doses.append(
-                    Dose(
-                        d["compound"], float(amount), unit, d["route"],
-                        at_h=parse_time(d["at"], "at") if "at" in d else 0.0,
-                        over_h=parse_time(d["over"], "over") if "over" in d else None,
-                        every_h=parse_time(d["every"], "every") if "every" in d else None,
-                        count=int(d.get("count", 1)),
-                    )
-                )
-            except KeyError as exc:
-                raise RegimenError(f"{where}: missing key {exc}; expected compound, amount ('10 mg/kg'), route") from None
-            except ValueError as exc:
-                raise RegimenError(f"{where}: {exc}") from None
-        return cls(tuple(doses))
+            with Path(path).open("rb") as fh:
+                raw = fh.read(MAX_REGIMEN_FILE_BYTES + 1)
+        except OSError as exc:
+            raise RegimenError(f"{name}: cannot read regimen file ({exc.strerror or exc})") from None
+        except (TypeError, ValueError) as exc:
+            raise RegimenError(f"regimen file: expected a path, got {path!r:.100} ({exc})") from None
+        if len(raw) > MAX_REGIMEN_FILE_BYTES:
+            raise RegimenError(f"{name}: regimen file is larger than the limit of {MAX_REGIMEN_FILE_BYTES:,} bytes (MAX_REGIMEN_FILE_BYTES)")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RegimenError(f"{name}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); save the regimen file as UTF-8") from None
+        depth = toml_depth(text)
+        if depth > MAX_TOML_DEPTH:
+            raise RegimenError(f"{name}: arrays or tables nested {depth} deep, over the limit of {MAX_TOML_DEPTH} (MAX_TOML_DEPTH); a regimen file needs 2")
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RegimenError(f"{name}: cannot read regimen file (malformed TOML: {exc})") from None
+        except RecursionError:
+            raise RegimenError(f"{name}: arrays or tables nested too deeply (limit {MAX_TOML_DEPTH}, MAX_TOML_DEPTH)") from None
+        return cls._from_data(data, name)
+
+    @classmethod
+    def _from_data(cls, data: dict, name: str) -> Regimen:
+        for key in data:
+            if key not in REGIMEN_FILE_KEYS:
+                raise UnknownNameError("key", key, REGIMEN_FILE_KEYS, context=f"regimen file {name}")
+        if not data:
+            raise RegimenError(f'{name}: no doses; expected doses = ["ketamine 10 mg/kg ip", ...] or [[dose]] tables (a vehicle run needs no regimen file)')
+        strings, tables = data.get("doses", []), data.get("dose", [])
+        if not isinstance(strings, list) or not all(isinstance(x, str) for x in strings):
+            raise RegimenError(f'{name}: doses: expected a list of dose strings such as ["ketamine 10 mg/kg ip"], got {strings!r:.100}')
+        if not isinstance(tables, list) or not all(isinstance(x, dict) for x in tables):
+            raise RegimenError(f"{name}: dose: expected [[dose]] tables (compound, amount, route, ...), got {tables!r:.100}; "
+                               'dose strings go in doses = ["..."]')
+        if len(strings) + len(tables) > MAX_ADMINISTRATIONS:
+            raise RegimenError(f"{name}: {len(strings) + len(tables):,} doses exceed the limit of {MAX_ADMINISTRATIONS:,} administrations (MAX_ADMINISTRATIONS)")
+        doses = []
+        for i, text in enumerate(strings):
+            doses.append(_in_file(lambda text=text: parse_dose(text), f"{name}: doses[{i}]"))
+        for i, table in enumerate(tables):
+            doses.append(_in_file(lambda table=table: _dose_from_table(table), f"{name}: dose[{i}]"))
+        return _in_file(lambda: cls(tuple(doses)), name)
 
     @property
     def start_h(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,7 @@ from scipy.optimize import root
 
 from ._codegen import Compiled
 from ._errors import PlasticityError, SimulationError
+from ._limits import MAX_RHS_EVALS  # per segment between doses; a 72 h run takes about 4,000
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,6 @@ class Tolerances:
     method: str = "LSODA"
 
 
-MAX_RHS_EVALS = 100_000  # per segment between doses; a 72 h run takes about 4,000
 
 
 class WorkLimitError(SimulationError):
@@ -82,8 +83,10 @@ def steady_state(comp: Compiled, p: np.ndarray, y0: np.ndarray | None = None) ->
     y = comp.initial(p) if y0 is None else np.array(y0, dtype=float)
     y = newton(y)
     if residual(y) > 1e-9:
-        relax = solve_ivp(lambda t, x: comp.rhs(t, x, p), (0.0, 24.0 * 5000), y if np.all(y >= 0) else comp.initial(p),
-                          method="LSODA", jac=lambda t, x: comp.jac(t, x, p), rtol=1e-10, atol=1e-13)
+        with np.errstate(all="ignore"):  # overflow shows as a non-finite state, checked below
+            relax = solve_ivp(limited(lambda t, x: comp.rhs(t, x, p), 0.0, 24.0 * 5000), (0.0, 24.0 * 5000),
+                              y if np.all(y >= 0) else comp.initial(p), method="LSODA", jac=lambda t, x: comp.jac(t, x, p),
+                              rtol=1e-10, atol=1e-13)
         y = newton(relax.y[:, -1])
         if residual(y) > 1e-8:
             raise SimulationError(
@@ -200,14 +203,21 @@ def integrate(comp: Compiled, events: list, p: np.ndarray, y0: np.ndarray, times
     apply_events(t0)
     for start, stop, sel, t_eval, extra in segments(times, t0, bounds):
         if stop > start:
-            sol = solve_ivp(
-                limited(comp.rhs, start, stop), (start, stop), y, method=tol.method, t_eval=t_eval, args=(p,),
-                jac=comp.jac, rtol=tol.rtol, atol=tol.atol,
-            )
+            with np.errstate(all="ignore"), warnings.catch_warnings():  # a failure is reported below, once
+                warnings.simplefilter("ignore", UserWarning)  # lsoda's own 'repeated error test failures'
+                sol = solve_ivp(
+                    limited(comp.rhs, start, stop), (start, stop), y, method=tol.method, t_eval=t_eval, args=(p,),
+                    jac=comp.jac, rtol=tol.rtol, atol=tol.atol,
+                )
             if sol.status != 0 or not np.all(np.isfinite(sol.y)):
                 state = ", ".join(f"{n}={v:.3g}" for n, v in zip(flat.states, y))
+                why = sol.message
+                if sol.status == 0:  # the solver ran to the end, but the state overflowed on the way
+                    bad = np.flatnonzero(~np.all(np.isfinite(sol.y), axis=0))
+                    worst = [n for n, row in zip(flat.states, sol.y) if not np.all(np.isfinite(row))]
+                    why = f"the state became infinite or NaN by t = {sol.t[bad[0]]:g} h, first in {', '.join(worst[:3])}"
                 raise SimulationError(
-                    f"solver: integration failed between t = {start:g} h and {stop:g} h ({sol.message}); "
+                    f"solver: integration failed between t = {start:g} h and {stop:g} h ({why}); "
                     f"state at {start:g} h: {state}. Try tighter tolerances (rtol=1e-9) or method='BDF', "
                     "or check for extreme doses or parameter values"
                 )

@@ -109,7 +109,8 @@ def test_cli_regimen_file_errors(tmp_path, capsys):
     f = tmp_path / "bad.toml"
     f.write_text('doses = ["ketamine -1 mg/kg ip"]\n')
     assert main(["simulate", "--regimen", str(f), "--hours", "1"]) == 2
-    assert capsys.readouterr().err.startswith("error: amount")
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "bad.toml: doses[0]: amount" in err, err
     assert main(["simulate", "--regimen", str(tmp_path / "missing.toml"), "--hours", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "missing.toml" in err

@@ -1,0 +1,57 @@
+"""Every limit on input, in one place: checked where the input enters, before any work is done.
+
+Each limit bounds the memory or time one call can take, or keeps numbers inside the range where the
+arithmetic stays finite. The README's Errors section lists them; an error that hits one names the
+limit and, where it makes sense, how to stay inside it.
+"""
+
+from __future__ import annotations
+
+# ---- time and output
+MAX_SPAN_H = 100_000.0
+"""Simulated time span (end minus the earliest dose, clamp or output time), and |t| of any dose or
+clamp time, in hours: about 11 years. A longer run is not a use of this model (its slowest process,
+spine turnover, settles within months)."""
+
+MAX_OUTPUT_ROWS = 1_000_000
+"""Rows of one time course (default grid every 0.1 h, or `times=`). The built-in model with one
+compound keeps about 1.5 kB a row (states, inputs in force, readouts, the DataFrames): about 1.5 GB
+at the limit. For a long span, give `times=` with a coarser grid."""
+
+MAX_ADMINISTRATIONS = 1_000
+"""Administrations in one regimen (every dose of every schedule: `every 1 d x 1000` is 1,000). Each
+starts a new solver segment (about 45 ms on a 2-core machine), so the limit is about 45 s of work;
+it covers daily dosing for over two and a half years."""
+
+# ---- magnitudes
+MAX_DOSE = 1e9
+"""A dose in its canonical unit (mg/kg, mg, nmol, nmol/kg or nM): far beyond any real dose
+(1e6 mg/kg is the body's own weight), and small enough that every conversion stays finite."""
+
+MAX_OVERRIDE = 1e12
+"""|value| of a parameter override (`params=`, `--param`)."""
+
+MIN_RATE = 1e-12
+"""Smallest override of a rate or a time (units 1/h or h); subnormal rates would turn half-lives
+into infinities."""
+
+MAX_FACTOR = 1e3
+"""A node scale factor (`scale=`, `--scale`, 0 = knock-out) or clamp level (x baseline): 0 to 1000."""
+
+# ---- files
+MAX_REGIMEN_FILE_BYTES = 1_000_000
+"""Size of a regimen TOML file (a regimen of MAX_ADMINISTRATIONS lines is under 100 kB)."""
+
+MAX_TOML_DEPTH = 8
+"""Nesting of arrays and tables in a regimen file (the format needs 2: `[[dose]]` tables of values)."""
+
+# ---- solver work (checked while solving)
+MAX_RHS_EVALS = 100_000
+"""Right-hand-side evaluations per segment between doses; a 72 h run takes about 4,000."""
+
+# ---- model-file expressions
+MAX_EXPR_CHARS = 20_000
+"""Characters in one model-file expression; the longest in models/ is under 400."""
+
+MAX_EXPR_DEPTH = 60
+"""Nesting of operations and calls in one model-file expression."""
