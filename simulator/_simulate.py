@@ -16,8 +16,9 @@ from ._codegen import Compiled, compile_model
 from ._compose import Clamp, FlatModel, Interventions, compose
 from ._errors import PlasticityError, RegimenError, UnknownNameError
 from ._io import write_table
+from ._limits import MAX_FACTOR, MAX_OUTPUT_ROWS, MAX_OVERRIDE, MAX_SPAN_H, MIN_RATE
 from ._modelfiles import Library, load_library
-from ._regimen import Dose, Regimen
+from ._regimen import Dose, Regimen, check_time
 from ._solve import Tolerances, check_times, integrate, param_vector, prepare
 
 DEFAULT_STEP_H = 0.1
@@ -59,7 +60,28 @@ def _interventions(genotype: str, cut: Iterable[str] | str, scale: Mapping[str, 
     for c in clamp:
         if not isinstance(c, Clamp):
             raise PlasticityError(f"clamp: expected Clamp(node, level, start_h, end_h) objects, got {c!r}")
+        _check_factor(c.level, f"clamp: level for '{c.node}'", "a fraction of baseline, 0 = full block")
+        for name, t in (("start_h", c.start_h), ("end_h", c.end_h)):
+            if isinstance(t, bool) or not isinstance(t, (int, float, np.floating)) or math.isnan(t):
+                raise PlasticityError(f"clamp: {name} for '{c.node}' must be a number of hours, got {t!r}")
+            if math.isfinite(t) or (t > 0) != (name == "end_h"):  # only an open start (-inf) or end (+inf) may be infinite
+                check_time(float(t), f"clamp: {name} for '{c.node}'")
+    for name, f in (scale or {}).items():
+        _check_factor(f, f"scale: factor for '{name}'", "0 = knock-out")
     return Interventions(str(genotype), tuple(sorted((scale or {}).items())), cut, clamp)
+
+
+def _check_factor(value: object, field: str, meaning: str) -> None:
+    """A scale factor or clamp level: a finite number from 0 to MAX_FACTOR."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not _finite(value) or not 0 <= value <= MAX_FACTOR:
+        raise PlasticityError(f"{field} must be a finite number >= 0 and at most {MAX_FACTOR:g} ({meaning}; MAX_FACTOR), got {value!r}")
+
+
+def _finite(x) -> bool:
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def setup(
@@ -92,11 +114,15 @@ def setup(
             raise UnknownNameError("parameter", name, [n for n in values if n not in flat.inputs], context="params")
         if name in flat.inputs:
             raise PlasticityError(f"params: '{name}' is set by the regimen (an infusion, bath or clamp input), not a parameter")
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not _finite(v):
             raise PlasticityError(f"params: '{name}' must be a finite number, got {v!r}")
         meta = flat.meta.get(name)
-        if v < 0 or (v == 0 and meta is not None and meta.unit in ("1/h", "h")):
-            raise PlasticityError(f"params: '{name}' must be {'positive' if meta and meta.unit in ('1/h', 'h') else '>= 0'}, got {v!r}")
+        rate = meta is not None and meta.unit in ("1/h", "h")
+        if v < 0 or (v == 0 and rate):
+            raise PlasticityError(f"params: '{name}' must be {'positive' if rate else '>= 0'}, got {v!r}")
+        if v > MAX_OVERRIDE or (rate and v < MIN_RATE):
+            low = f"{MIN_RATE:g} (MIN_RATE)" if rate else "0"
+            raise PlasticityError(f"params: '{name}' = {v!r} is outside the allowed range {low} to {MAX_OVERRIDE:g} (MAX_OVERRIDE)")
         values[name] = float(v)
     comp = compile_model(flat)
     if model is None:
@@ -110,18 +136,35 @@ def setup(
 def time_grid(start_h: float, hours: float, times: Iterable[float] | None) -> np.ndarray:
     if isinstance(hours, bool) or not isinstance(hours, (int, float, np.floating)) or not math.isfinite(hours) or hours <= 0:
         raise PlasticityError(f"hours: expected a positive number of hours to simulate, got {hours!r}")
+    if hours > MAX_SPAN_H or hours - start_h > MAX_SPAN_H:
+        span = f"from {start_h:g} h to {hours:g} h" if start_h < 0 else f"to {hours:g} h"
+        raise PlasticityError(
+            f"hours: a simulation {span} spans {hours - start_h:g} h, over the limit of {MAX_SPAN_H:,.0f} h (MAX_SPAN_H); "
+            "simulate a shorter span, or dose closer to t = 0"
+        )
     if times is None:
         n = int(math.floor((hours - start_h) / DEFAULT_STEP_H + 1e-9))
+        if n + 1 > MAX_OUTPUT_ROWS:
+            raise PlasticityError(
+                f"output: the default grid every {DEFAULT_STEP_H:g} h from {start_h:g} h to {hours:g} h would have {n + 1:,} rows, "
+                f"over the limit of {MAX_OUTPUT_ROWS:,} (MAX_OUTPUT_ROWS); give times= with a coarser grid, or simulate a shorter span"
+            )
         grid = start_h + DEFAULT_STEP_H * np.arange(n + 1)
         grid = np.round(grid, 10)
         if grid[-1] < hours:
             grid = np.append(grid, hours)
         return grid
-    return check_times(times)
+    grid = check_times(times)
+    if len(grid) > MAX_OUTPUT_ROWS:
+        raise PlasticityError(f"times: {len(grid):,} output times exceed the limit of {MAX_OUTPUT_ROWS:,} rows (MAX_OUTPUT_ROWS); give a coarser grid")
+    if grid[-1] - min(grid[0], start_h) > MAX_SPAN_H:
+        raise PlasticityError(f"times: from {min(grid[0], start_h):g} h to {grid[-1]:g} h spans more than the limit of {MAX_SPAN_H:,.0f} h (MAX_SPAN_H)")
+    return grid
 
 
 def check_dose_window(
-    regimen: Regimen, end_h: float, *, times_given: bool = False, moved: Mapping[int, tuple[str, float]] | None = None
+    regimen: Regimen, end_h: float, *, times_given: bool = False, moved: Mapping[int, tuple[str, float]] | None = None,
+    clamps: Iterable[Clamp] = (),
 ) -> None:
     """Refuse administrations after the end of the simulated window, which would otherwise be left out unseen.
 
@@ -136,6 +179,12 @@ def check_dose_window(
     window = (
         f"the last output time {end_h:g} h (times=...)" if times_given else f"the end of the simulation at {end_h:g} h (hours={end_h:g})"
     )
+    for c in clamps:  # a clamp that would start after the end is left out unseen, as a late dose would
+        if c.start_h > end_h + 1e-9:
+            raise RegimenError(
+                f"clamp: '{c.node}' from {c.start_h:g} h starts after {window}; it would not be simulated. "
+                f"{fix(c.start_h)[0].upper() + fix(c.start_h)[1:]}, or start the clamp earlier"
+            )
     for i, d in enumerate(regimen):
         starts = d.times_h
         if moved and i in moved:
@@ -187,7 +236,7 @@ def simulate(
     s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp, model=model)
     start = min(s.regimen.start_h, 0.0, *(e.time_h for e in s.flat.events if math.isfinite(e.time_h)))
     grid = time_grid(start, hours, times)
-    check_dose_window(s.regimen, float(grid[-1]), times_given=times is not None)
+    check_dose_window(s.regimen, float(grid[-1]), times_given=times is not None, clamps=s.interventions.clamp)
     full = grid if grid[0] <= start else np.concatenate([[start], grid])
     y, p_t = integrate(s.compiled, s.flat.events, s.p, s.y0, full, tolerances, with_inputs=True)
     if full is not grid:
