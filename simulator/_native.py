@@ -18,11 +18,13 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
+from ._notice import notice
 from ._solve import Tolerances
 
 MARKER = "# ---- kernel (everything below this line is compiled together with the model) ----"
@@ -218,8 +220,10 @@ def kernel(comp) -> ModuleType:
         spec = importlib.util.spec_from_file_location(name, path)
         mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-        _warm(mod, comp.n_states, len(comp.flat.params))
+        cold = not any((folder / "__pycache__").glob(f"{name}.*.nbi"))  # no numba cache yet: a real compile, say so
+        with notice() if cold else nullcontext() as progress:
+            spec.loader.exec_module(mod)
+            _warm(mod, comp.n_states, len(comp.flat.params), progress)
         compile_seconds[comp.key] = time.perf_counter() - start
         _modules[comp.key] = mod
         return mod
@@ -233,13 +237,17 @@ def _write_once(path: Path, src: str) -> Path:
     return path
 
 
-def _warm(mod: ModuleType, n: int, n_params: int) -> None:
+def _warm(mod: ModuleType, n: int, n_params: int, progress=None) -> None:
     """Compile (or load from the cache) the drivers now, with the argument types every call uses."""
+    if progress is not None:
+        progress.stage("1 of 2: steady-state solver")
     mod.steady_all(np.ones((1, n)), np.ones((1, n_params)), 0, np.zeros(1, dtype=np.bool_))
     args = _pack(
         np.zeros((1, n)), np.zeros((1, 1)), np.zeros(2), np.zeros((1, 0)), np.zeros((1, 0)), np.zeros(0, np.int64), np.zeros(0, np.int64)
     )
     out, status = np.empty((1, n, 2)), np.empty(1, np.int64)
+    if progress is not None:
+        progress.stage("2 of 2: BDF integrator")
     mod.run_serial(*args, 1e-6, 1e-9, 10, out, status)
 
 

@@ -124,6 +124,29 @@ def _resolve(s, key: str) -> tuple[str, object]:
     return "param", flat.params.index(key)
 
 
+def unit_slug(unit: str, route: str = "") -> str:
+    """A dose unit as a column-name suffix: 'mg/kg' -> 'mg_per_kg', 'nm' (bath) -> 'nM'."""
+    if route == "bath":
+        unit = unit.replace("nm", "nM").replace("um", "uM").replace("pm", "pM").replace("mm", "mM")
+    return unit.replace("/", "_per_")
+
+
+def dose_columns(regimen, keys: list[str], resolved: list[tuple[str, object]]) -> list[tuple[tuple[str, str], float]]:
+    """For each 'dose:' multiplier, the column of the actual dose it gives: (('dose:0', 'dose:0_mg_per_kg'), 10.0).
+
+    A multiplier of several doses of different amounts or units gets no such column (no one number to show)."""
+    doses = list(regimen)
+    out = []
+    for k, (kind, what) in zip(keys, resolved, strict=True):
+        if kind != "dose":
+            continue
+        picked = {(doses[i].amount, doses[i].unit, doses[i].route) for i in what}
+        if len(picked) == 1:
+            amount, unit, route = picked.pop()
+            out.append(((k, f"{k}_{unit_slug(unit, route)}"), float(amount)))
+    return out
+
+
 # ----------------------------------------------------------------------------- samplers
 def _is_range(v) -> bool:
     return isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, (int, float, np.floating)) for x in v)
@@ -594,6 +617,7 @@ def sweep(
     for k, (kind, _w) in zip(keys, resolved, strict=True):
         if kind == "time":
             start = min(start, float(np.min(table[k])))
+    dose_cols = dose_columns(reg, keys, resolved)
     n_members = len(table)
     chunks = [(i, slice(a, min(a + chunk_size, n_members))) for i, a in enumerate(range(0, n_members, chunk_size))]
     # everything that defines a member's result: model files, engine code, settings (tolerances are in the
@@ -633,6 +657,8 @@ def sweep(
                 df.insert(0, "member", np.arange(sl.start, sl.stop))
                 for c, k in enumerate(keys):
                     df.insert(1 + c, k, values[sl, c])
+                for col, amount in dose_cols:  # the actual dose beside its multiplier
+                    df.insert(df.columns.get_loc(col[0]) + 1, col[1], amount * values[sl, keys.index(col[0])])
                 if output is not None:
                     output.write(i, df)  # the table is read back from disk at the end, so it is not kept here
                 else:

@@ -150,3 +150,11 @@ def test_compare_overlays_runs_and_the_cli_vs_writes_one_figure(tmp_path, capsys
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert out.count("| species rat") == 2 and png.stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- sweep tables: one name, the actual dose
+def test_sweep_tables_name_the_gain_and_show_the_actual_dose():
+    df = simulator.sweep("ketamine 10 mg/kg ip", vary={"dose:0": [0.5, 3.0]}, hours=24, workers=1)
+    assert "spine_gain_24h_pct" in df and not any(c.startswith("spine_change") for c in df.columns)
+    assert list(df.columns[:3]) == ["member", "dose:0", "dose:0_mg_per_kg"]
+    assert df["dose:0_mg_per_kg"].tolist() == [5.0, 30.0]  # the multiplier times the regimen's 10 mg/kg
