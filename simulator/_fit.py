@@ -41,6 +41,7 @@ class FitResult:
 
     @property
     def table(self) -> pd.DataFrame:
+        """One row per fitted parameter: its value and the low and high ends of its confidence interval."""
         return pd.DataFrame(
             {"param": list(self.params), "value": list(self.params.values()),
              "ci_low": [c[0] for c in self.ci.values()], "ci_high": [c[1] for c in self.ci.values()]}

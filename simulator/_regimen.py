@@ -366,6 +366,7 @@ class Regimen:
 
     @classmethod
     def coerce(cls, regimen: Regimen | Dose | str | Iterable[Dose | str] | None) -> Regimen:
+        """A Regimen from what users pass: a dose string, a Dose, a list of them, a Regimen, or None (vehicle)."""
         if regimen is None:
             return cls()
         if isinstance(regimen, Regimen):
@@ -437,6 +438,7 @@ class Regimen:
 
     @property
     def start_h(self) -> float:
+        """The first administration's time in h (0 for vehicle)."""
         return min((min(d.times_h) for d in self.doses), default=0.0)
 
     def __str__(self) -> str:

@@ -28,6 +28,7 @@ CHANGE_TOL = 1e-3  # a readout within 0.1% of its vehicle run has neither risen 
 
 
 def version() -> str:
+    """The installed package's version ('0+source' when run from a source checkout that is not installed)."""
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as _v
 

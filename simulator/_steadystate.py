@@ -32,6 +32,7 @@ class SteadyState:
 
     @property
     def stable(self) -> bool:
+        """True when every eigenvalue of the Jacobian has a negative real part."""
         return self.max_real_eig < 0
 
     def __getitem__(self, name: str) -> float:
@@ -103,6 +104,7 @@ class Continuation:
 
     @property
     def bistable_values(self) -> list[float]:
+        """Parameter values at which two or more stable steady states were found."""
         out = []
         for v, df in self.table[self.table["stable"]].groupby("value"):
             states = [c for c in df.columns if c not in ("value", "branch", "stable", "max_real_eig")]
@@ -118,6 +120,7 @@ class Continuation:
         return [float(0.5 * (v[i] + v[i + 1])) for i in range(len(v) - 1) if st[i] != st[i + 1]]
 
     def summary(self) -> str:
+        """One sentence: whether the followed range is bistable, and where the branch changes stability."""
         change = "".join(f"; the followed branch changes stability near {self.param} = {c:.3g}" for c in self.stability_changes)
         if self.bistable:
             b = self.bistable_values

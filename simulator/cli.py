@@ -169,12 +169,15 @@ def _compounds(args: argparse.Namespace) -> int:
     lib = load_library()
     if not args.name:
         width = max(len(c.name) for c in lib.compounds.values())
+        wid = max(len(c.id) for c in lib.compounds.values())
+        print(f"{'name':<{width}}  {'id':<{wid}}  summary  [species with PK]")
         for c in sorted(lib.compounds.values(), key=lambda c: c.name):
             species = ", ".join(sorted(c.pk)) or "culture only"
-            print(f"{c.name:<{width}}  {c.summary}  [PK: {species}]")
+            print(f"{c.name:<{width}}  {c.id:<{wid}}  {c.summary}  [PK: {species}]")
+        print("a regimen takes the name, the id or an alias; columns and parameters use the id (e.g. <id>_brain_nM)")
         return 0
     c = lib.compound(args.name)
-    print(f"{c.name}  (compounds/{c.id}.toml)")
+    print(f"{c.name}  (id {c.id}: columns {c.id}_brain_nM, {c.id}_plasma_nM; compounds/{c.id}.toml)")
     if c.aliases:
         print(f"  also: {', '.join(c.aliases)}")
     print(textwrap.fill(c.mechanism, 100, initial_indent="  ", subsequent_indent="  "))

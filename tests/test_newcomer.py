@@ -158,3 +158,29 @@ def test_sweep_tables_name_the_gain_and_show_the_actual_dose():
     assert "spine_gain_24h_pct" in df and not any(c.startswith("spine_change") for c in df.columns)
     assert list(df.columns[:3]) == ["member", "dose:0", "dose:0_mg_per_kg"]
     assert df["dose:0_mg_per_kg"].tolist() == [5.0, 30.0]  # the multiplier times the regimen's 10 mg/kg
+
+
+# ---------------------------------------------------------------- the README's first screen
+def test_readme_first_screen_has_the_two_commands_and_the_figure():
+    from pathlib import Path
+
+    lines = (Path(__file__).resolve().parents[1] / "README.md").read_text().splitlines()[:24]
+    screen = "\n".join(lines)
+    assert 'pip install . && plasticity simulate --dose "ketamine 10 mg/kg ip"' in screen
+    assert "python -m pytest" in screen and "docs" in screen.split("python -m pytest")[0]  # the docs extra: the site builds in the tests
+    assert "![ketamine in a mouse](docs/figures/ketamine_mouse.png)" in screen
+    assert (Path(__file__).resolve().parents[1] / "docs/figures/ketamine_mouse.png").is_file()
+
+
+def test_compounds_list_shows_one_display_name_and_one_id(capsys):
+    from simulator.cli import main
+
+    assert main(["compounds"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("(2r,6r)-hnk"))
+    assert row.split()[1] == "hnk_2r6r"
+    lib = simulator.load_library()
+    assert lib.compound("hnk_2r6r") is lib.compound("(2R,6R)-HNK")
+    fig = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=24).plot()
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert lib.compound("hnk_2r6r").name in labels and "hnk_2r6r" not in labels  # figures use the display name
