@@ -10,7 +10,6 @@ finished chunks are skipped, so a killed sweep loses nothing and duplicates noth
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import os
@@ -31,6 +30,7 @@ from ._batch import OK, observe_batch, run_batch
 from ._compose import Clamp, compose
 from ._errors import PlasticityError, UnknownNameError
 from ._io import atomic_write
+from ._limits import MAX_OUTPUT_ROWS
 from ._metrics import METRICS, standard_metrics
 from ._modelfiles import load_library
 from ._regimen import Regimen
@@ -38,6 +38,13 @@ from ._simulate import check_dose_window, setup, time_grid, version
 from ._solve import Tolerances
 
 DESIGNS = ("grid", "lhs", "sobol", "population")
+MAX_MEMBERS = 10_000_000
+"""Members of one sweep: its sample (8 bytes a member and varied name) and the table it returns (about
+250 bytes a member) live in memory, about 2.5 GB at the limit; chunks stream to `out` on disk."""
+MAX_MEMBERS_IN_MEMORY = 1_000_000
+"""Members of a sweep without `out`, whose chunks all stay in memory until the end."""
+MAX_TRAJECTORY_BYTES = 2 * 1024**3
+"""Trajectories returned by `trajectories=True` (float32, members x output times x readouts)."""
 MANIFEST = "_manifest.json"
 LOCK = "_lock"
 _CHUNK_KEY = b"plasticity-sweep-key"
@@ -170,6 +177,7 @@ def sample(
     vary = dict(vary or {})
     if design not in DESIGNS:
         raise UnknownNameError("design", design, DESIGNS, context="design")
+    _check_seed(seed)
     if design == "population":
         if not population:
             raise PlasticityError("population: design='population' needs population={parameter: cv}, e.g. {'trkb_total': 0.3}")
@@ -192,15 +200,26 @@ def sample(
             if _is_range(v):
                 axes.append(np.linspace(float(v[0]), float(v[1]), _count(n, "grid ranges")))
             else:
-                vals = np.atleast_1d(np.asarray(v, dtype=float))
+                try:
+                    vals = np.atleast_1d(np.asarray(v, dtype=float))
+                except (TypeError, ValueError):
+                    vals = np.empty((0, 0))
                 if vals.ndim != 1 or len(vals) == 0:
                     raise PlasticityError(f"vary: '{name}' expected a list of values or a (low, high) range, got {v!r}")
                 axes.append(vals)
-        rows = np.array(list(itertools.product(*axes)), dtype=float)
+            _check_finite(name, axes[-1])
+        total = math.prod(len(a) for a in axes)
+        if total > MAX_MEMBERS:
+            sizes = " x ".join(f"{len(a):,}" for a in axes)
+            raise PlasticityError(f"vary: the grid crosses {sizes} values = {total:,} members, above the limit of {MAX_MEMBERS:,} "
+                                  "members a sweep; give fewer values, or design='lhs' with a smaller n")
+        # the rows of itertools.product (the last name varies fastest), built as one float array, not a list of tuples
+        rows = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(total, len(axes))
         return pd.DataFrame(rows, columns=list(vary))
     for name, v in vary.items():
         if not _is_range(v) or not v[0] <= v[1]:
             raise PlasticityError(f"vary: design='{design}' needs a (low, high) range for '{name}', got {v!r}")
+        _check_finite(name, np.asarray(v, dtype=float))
     n = _count(n, design)
     from scipy.stats import qmc
 
@@ -233,7 +252,22 @@ def parse_vary(text: str) -> tuple[str, tuple[float, float] | list[float]]:
 def _count(n, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise PlasticityError(f"n: {what} needs a positive integer number of members, got {n!r}")
+    if n > MAX_MEMBERS:
+        raise PlasticityError(f"n: {n:,} members is above the limit of {MAX_MEMBERS:,} members a sweep (the sample and the "
+                              "table returned are held in memory); split it into several sweeps, each with its own `out`")
     return int(n)
+
+
+def _check_seed(seed) -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise PlasticityError(f"seed: expected a non-negative integer (or None for a fresh random sample), got {seed!r}")
+
+
+def _check_finite(name: str, values: np.ndarray) -> None:
+    """A NaN or infinite value in `vary` is refused here: a NaN dose time would otherwise fall back to the regimen's."""
+    bad = values[~np.isfinite(values)]
+    if bad.size:
+        raise PlasticityError(f"vary: '{name}' has a non-finite value ({float(bad[0])!r}); expected finite numbers")
 
 
 # ----------------------------------------------------------------------------- one chunk
@@ -590,6 +624,11 @@ def sweep(
     `trajectories=True` returns (table, trajectories): an xarray Dataset (member x time) if xarray is
     installed, else a long DataFrame.
     """
+    _check_seed(seed)  # the checks that need no model first: a bad --n or --seed is refused at once
+    if design in DESIGNS and design != "grid":
+        _count(n, design)
+        if out is None and n > MAX_MEMBERS_IN_MEMORY:
+            _too_many_in_memory(n)
     reg = Regimen.coerce(regimen)
     cut_t = (cut,) if isinstance(cut, str) else tuple(cut)
     clamp_t = (clamp,) if isinstance(clamp, Clamp) else tuple(clamp)
@@ -606,6 +645,8 @@ def sweep(
         if kind == "time":
             base_values[k] = min(e.time_h for e, o in zip(s.flat.events, _dose_owners(s), strict=True) if o == w)
     table = sample(vary, design=design, n=n, seed=seed, population=population, base=base_values)
+    if out is None and len(table) > MAX_MEMBERS_IN_MEMORY:
+        _too_many_in_memory(len(table))
     moved = {w: (k, float(np.max(table[k]))) for k, (kind, w) in zip(keys, resolved, strict=True) if kind == "time" and len(table)}
     check_dose_window(reg, float(hours), moved=moved)  # a dose after `hours` would be left out of every member unseen
     fns = _metric_functions(metrics)
@@ -619,10 +660,11 @@ def sweep(
             start = min(start, float(np.min(table[k])))
     dose_cols = dose_columns(reg, keys, resolved)
     n_members = len(table)
+    _check_output_size(s, keys, resolved, start, float(hours), n_members if trajectories else 0)
     chunks = [(i, slice(a, min(a + chunk_size, n_members))) for i, a in enumerate(range(0, n_members, chunk_size))]
     # everything that defines a member's result: model files, engine code, settings (tolerances are in the
     # spec), the sampled values themselves (so another seed or design never matches) and the metrics
-    settings = json.dumps([repr(replace(spec, model_hash="")), keys, values.tobytes().hex(), [getattr(f, "__name__", str(f)) for f in fns], start, chunk_size])
+    settings = json.dumps([repr(replace(spec, model_hash="")), keys, hashlib.sha256(values.tobytes()).hexdigest(), [getattr(f, "__name__", str(f)) for f in fns], start, chunk_size])
     same_sweep = hashlib.sha256(settings.encode()).hexdigest()[:16]
     key = hashlib.sha256(json.dumps([settings, s.library.hash, engine_id()]).encode()).hexdigest()[:16]
     manifest = {"key": key, "sweep": same_sweep, "members": n_members, "chunks": len(chunks), "chunk_size": chunk_size, "version": version(),
@@ -683,6 +725,29 @@ def sweep(
     if not trajectories:
         return final
     return final, _trajectory_table(trajs, chunks)
+
+
+def _too_many_in_memory(n: int) -> None:
+    raise PlasticityError(f"n: {n:,} members without `out` is above the limit of {MAX_MEMBERS_IN_MEMORY:,} held in memory; "
+                          "give out='sweep.parquet' to stream chunks to disk")
+
+
+def _check_output_size(s, keys: list[str], resolved: list, start: float, hours: float, trajectory_members: int) -> None:
+    """Refuse, before any allocation, an output grid (moved dose times widen it) or trajectories too large to hold."""
+    from ._simulate import DEFAULT_STEP_H
+
+    rows = (hours - start) / DEFAULT_STEP_H + 1
+    times = [k for k, (kind, _) in zip(keys, resolved, strict=True) if kind == "time"]
+    if rows > MAX_OUTPUT_ROWS:
+        why = f"'{times[0]}' moves a dose to {start:g} h, so " if times else ""
+        fix = f"narrow the range of '{times[0]}'" if times else "simulate a shorter span"
+        raise PlasticityError(f"vary: {why}the output grid from {start:g} h to {hours:g} h every {DEFAULT_STEP_H:g} h would have "
+                              f"{rows:,.0f} rows, above the limit of {MAX_OUTPUT_ROWS:,} rows a member; {fix}")
+    size = trajectory_members * int(rows) * len(s.flat.readouts) * 4
+    if size > MAX_TRAJECTORY_BYTES:
+        raise PlasticityError(f"trajectories: {trajectory_members:,} members x {int(rows):,} times x {len(s.flat.readouts)} readouts "
+                              f"would hold {size / 1024**3:.1f} GB in memory, above the limit of {MAX_TRAJECTORY_BYTES / 1024**3:g} GB; "
+                              "sweep fewer members at a time, or use the metrics table alone")
 
 
 def _trajectory_table(trajs: dict[int, tuple], chunks: list):
