@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import multiprocessing
 import os
+import stat
 import sys
 import tempfile
 import threading
@@ -24,6 +25,7 @@ from types import ModuleType
 
 import numpy as np
 
+from ._errors import PlasticityError
 from ._notice import notice
 from ._solve import Tolerances
 
@@ -55,6 +57,51 @@ def cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "plasticity" / "native"
+
+
+def _writable_by_others(st: os.stat_result) -> str | None:
+    """Who besides the owner may write: others always count; the group unless it is the user's own
+    primary group (user-private groups, umask 002, make files group-writable by the user alone)."""
+    if st.st_mode & 0o002:
+        return "others"
+    if st.st_mode & 0o020 and st.st_gid != os.getgid():
+        return f"group {st.st_gid}"
+    return None
+
+
+def check_private(path: Path) -> None:
+    """Refuse a cache folder (or a file in it) that someone else owns or that other users can write to.
+
+    The cache holds code this process runs: a kernel module and numba's pickled compilations. Anyone who
+    can write there could plant a file that runs on the next sweep. A missing path is fine (we create it)."""
+    if os.name != "posix":
+        return
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    uid = os.getuid()
+    problem = None
+    if st.st_uid != uid:
+        problem = f"is owned by uid {st.st_uid}, not by this user (uid {uid})"
+    elif _writable_by_others(st):
+        problem = f"can be written by {_writable_by_others(st)} (mode {stat.S_IMODE(st.st_mode):o})"
+    if problem:
+        raise PlasticityError(
+            f"PLASTICITY_CACHE: the kernel cache '{path}' {problem}; code there runs on the next sweep, so it must be private: "
+            "chmod go-w it, or set PLASTICITY_CACHE to a folder of your own"
+        )
+    if stat.S_ISDIR(st.st_mode):
+        for entry in os.scandir(path):
+            if entry.is_dir(follow_symlinks=False):
+                continue
+            est = entry.stat(follow_symlinks=False)
+            if est.st_uid != uid or _writable_by_others(est) or entry.is_symlink():
+                raise PlasticityError(
+                    f"PLASTICITY_CACHE: '{entry.path}' in the kernel cache is not this user's private file (owner uid {est.st_uid}, "
+                    f"mode {stat.S_IMODE(est.st_mode):o}{', a symbolic link' if entry.is_symlink() else ''}); "
+                    "remove it, or set PLASTICITY_CACHE to a folder of your own"
+                )
 
 
 def _kernel_text() -> str:
@@ -212,7 +259,9 @@ def kernel(comp) -> ModuleType:
         name = f"plasticity_kernel_{digest}"
         folder = cache_dir()
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            check_private(folder)
+            check_private(folder / "__pycache__")  # numba's cache: pickled code it loads
             path = _write_once(folder / f"{name}.py", src)
         except OSError:  # read-only home: compile from a private temporary folder, without a disk cache across runs
             folder = Path(tempfile.mkdtemp(prefix="plasticity-kernel-"))

@@ -1,0 +1,75 @@
+"""The kernel cache holds code that runs: a folder or file others can write to is refused, not loaded."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from simulator import PlasticityError, _native
+
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="POSIX owners and modes"),
+    pytest.mark.skipif(not _native.available(), reason="needs numba (the fast extra)"),
+]
+
+PLANTED = "import pathlib; pathlib.Path(__file__).with_name('PWNED').write_text('ran')\n"
+
+
+@pytest.fixture
+def fresh_kernel(ket, monkeypatch, tmp_path):
+    """kernel() as in a new process, with PLASTICITY_CACHE at a folder of the test's choosing."""
+    monkeypatch.setattr(_native, "_modules", {})
+    cache = tmp_path / "cache"
+
+    def load():
+        monkeypatch.setenv("PLASTICITY_CACHE", str(cache))
+        return _native.kernel(ket.compiled)
+
+    return cache, load
+
+
+def _plant(cache) -> None:
+    """A module file where the kernel would be (any name: the folder is what we judge)."""
+    cache.mkdir(mode=0o700, exist_ok=True)
+    (cache / "plasticity_kernel_0000000000000000.py").write_text(PLANTED)
+
+
+def test_world_writable_cache_folder_is_refused(fresh_kernel):
+    cache, load = fresh_kernel
+    _plant(cache)
+    os.chmod(cache, 0o777)
+    with pytest.raises(PlasticityError, match="PLASTICITY_CACHE: the kernel cache .* can be written by others"):
+        load()
+    assert not (cache / "PWNED").exists()
+
+
+def test_writable_file_in_cache_is_refused(fresh_kernel):
+    cache, load = fresh_kernel
+    _plant(cache)
+    os.chmod(cache / "plasticity_kernel_0000000000000000.py", 0o666)
+    with pytest.raises(PlasticityError, match="not this user's private file"):
+        load()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.getuid() != 0, reason="chown to another user needs root")
+def test_cache_of_another_user_is_refused(fresh_kernel):
+    cache, load = fresh_kernel
+    _plant(cache)
+    os.chown(cache, 12345, 12345)
+    with pytest.raises(PlasticityError, match="owned by uid 12345"):
+        load()
+    os.chown(cache, 0, 0)
+    os.chown(cache / "plasticity_kernel_0000000000000000.py", 12345, os.getgid())
+    with pytest.raises(PlasticityError, match="owner uid 12345"):
+        load()
+
+
+def test_private_folder_passes(tmp_path):
+    cache = tmp_path / "c"
+    cache.mkdir(mode=0o700)
+    (cache / "k.py").write_text("x = 1\n")
+    os.chmod(cache / "k.py", 0o644)
+    _native.check_private(cache)
+    _native.check_private(tmp_path / "missing")
