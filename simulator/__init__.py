@@ -32,6 +32,7 @@ _LAZY = {
     "load_library": "_modelfiles",
     "style": "_plot",
     "shade_window": "_plot",
+    "save_figure": "_plot",
     "Dose": "_regimen",
     "Regimen": "_regimen",
     "parse_dose": "_regimen",
@@ -86,6 +87,7 @@ __all__ = [  # a literal, for linters and the API reference; tests/test_docs.py 
     "RegimenError",
     "Result",
     "run_batch",
+    "save_figure",
     "Sensitivity",
     "sensitivity",
     "shade_window",
@@ -135,7 +137,7 @@ if TYPE_CHECKING:  # for type checkers and the API reference: the same names, im
     from ._fit import FitResult, fit
     from ._io import read_table
     from ._modelfiles import load_library
-    from ._plot import shade_window, style
+    from ._plot import save_figure, shade_window, style
     from ._regimen import Dose, Regimen, parse_dose
     from ._sbml import from_sbml, to_sbml
     from ._sensitivity import Sensitivity, global_sensitivity, local_sensitivity, range_scan, sensitivity

@@ -58,7 +58,7 @@ class Comparison:
         import matplotlib.pyplot as plt
         import numpy as np
 
-        from ._plot import _use_agg, compound_label, dose_times, drug_axis, is_window_run, mark_doses, shade_window, style
+        from ._plot import _use_agg, compound_label, dose_times, drug_axis, is_window_run, mark_doses, save_figure, shade_window, style
 
         _use_agg()
         for r in readouts:
@@ -122,9 +122,7 @@ class Comparison:
             fig.suptitle(f"{' vs '.join(self.runs)} — {', '.join(species)}", fontsize=10)
             fig.legend(*axes[-1].get_legend_handles_labels(), loc="outside lower center", ncol=min(len(self.runs), 3))
         if path is not None:
-            from ._io import atomic_write
-
-            atomic_write(path, lambda tmp: fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png"))
+            save_figure(fig, path)
         return fig
 
 

@@ -426,6 +426,8 @@ def _compose_cached(lib_hash: str, root: str, regimen: Regimen, species_name: st
     file = pw.file
     for e in pw.edges.values():
         assign_src[e.name] = sp.Symbol(e.source)
+        for alias in e.aliases:  # a former name still reads as the edge (and follows it when the edge is cut)
+            assign_src[alias] = sp.Symbol(e.name)
     known = set(pw.states) | set(pw.assignments) | set(values) | set(assign_src) | set(states)
     for name, a in pw.assignments.items():
         assign_src[name] = parse_expr(a.expr, known, file, f"assignments.{name}")
@@ -444,9 +446,7 @@ def _compose_cached(lib_hash: str, root: str, regimen: Regimen, species_name: st
     for pname, mult in geno.multipliers.items():
         values[pname] *= mult.value
     cut_edges: dict[str, str] = {}
-    for edge in interventions.cut:
-        if edge not in pw.edges:
-            raise UnknownNameError("feedback edge", edge, pw.edges)
+    for edge in dict.fromkeys(pw.edge_name(e) for e in interventions.cut):  # a former name (alias) cuts the same edge
         cname = f"cut_{edge}"
         values[cname] = 1.0  # replaced by the upstream node's steady state before the run
         meta[cname] = Param(cname, 1.0, "1", "intervention: upstream node's drug-free steady state")

@@ -126,7 +126,9 @@ class DoseResponse:
             ax.set_title("\n".join(textwrap.fill(line, 80) for line in title), fontsize=8, loc="left")
             fig.legend(loc="outside lower center", ncol=2, fontsize=8)  # below the axes: never over a curve
         if path is not None:
-            fig.savefig(path)
+            from ._plot import save_figure
+
+            save_figure(fig, path)
         return fig
 
 

@@ -182,9 +182,13 @@ class Expr:
 
 @dataclass(frozen=True)
 class Edge:
+    """A named feedback edge: expressions use its name for the upstream node `source`; `cut` replaces it by
+    that node's drug-free steady state. `aliases` are former names that still work (in `cut` and in expressions)."""
+
     name: str
     source: str
     description: str
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,15 @@ class Pathway:
     assignments: dict[str, Expr]
     readouts: dict[str, Expr]
     parameters: dict[str, Param]
+
+    def edge_name(self, name: str) -> str:
+        """The edge's current name for a name or a former name (alias); an unknown name is an error suggesting one."""
+        if name in self.edges:
+            return name
+        for e in self.edges.values():
+            if name in e.aliases:
+                return e.name
+        raise UnknownNameError("feedback edge", name, [*self.edges, *(a for e in self.edges.values() for a in e.aliases)])
 
 
 def _exprs(data: dict, section: str, file: str) -> dict[str, Expr]:
@@ -231,7 +244,8 @@ def load_pathway(path: Path) -> Pathway:
     for name, entry in _table(data, "edges", file, required=False).items():
         if not isinstance(entry, dict):
             raise ModelFileError(file, f"edges.{name}", f"expected a table {{ from = ..., description = ... }}, got {entry!r:.60}")
-        edges[name] = Edge(name, _text(entry, "from", file, f"edges.{name}"), _text(entry, "description", file, f"edges.{name}", ""))
+        edges[name] = Edge(name, _text(entry, "from", file, f"edges.{name}"), _text(entry, "description", file, f"edges.{name}", ""),
+                           _names(entry, "aliases", file, f"edges.{name}"))
     states = {}
     for name, entry in _table(data, "states", file).items():
         where = f"states.{name}"
@@ -244,10 +258,12 @@ def load_pathway(path: Path) -> Pathway:
             raise UnknownNameError("state", e.source, states, context=f"{file}: edges.{e.name}.from")
     pw = Pathway(file, _text(model, "name", file, "model"), targets, edges, states, _exprs(data, "assignments", file), _exprs(data, "readouts", file), params)
     names: dict[str, str] = {}
-    for section, group in (("states", states), ("assignments", pw.assignments), ("parameters", params), ("edges", edges)):
+    aliases = {a: e.name for e in edges.values() for a in e.aliases}
+    for section, group in (("states", states), ("assignments", pw.assignments), ("parameters", params), ("edges", edges), ("edges", aliases)):
         for n in group:
             if n in names:
-                raise ModelFileError(file, f"{section}.{n}", f"duplicate name: already defined in [{names[n]}]")
+                where = f"edges.{aliases[n]}.aliases" if group is aliases else f"{section}.{n}"
+                raise ModelFileError(file, where, f"duplicate name '{n}': already defined in [{names[n]}]")
             names[n] = section
     return pw
 

@@ -41,6 +41,31 @@ def shade_window(ax, end_h: float) -> None:
         ax.axvspan(lo, min(hi, end_h), color="0.85", alpha=0.5, lw=0, zorder=0)
 
 
+# metadata that would change a figure's bytes without a change in what it shows (library version, date)
+FIXED_METADATA = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+                  "svg": {"Creator": None, "Date": None}, "eps": {"Creator": None, "CreationDate": None}}
+
+
+def save_figure(fig, path, **savefig_kwargs):
+    """Save a figure atomically with fixed metadata: the same figure gives the same bytes (no version, no date),
+    so re-running a notebook leaves a tracked figure unmodified when nothing changed. Returns the path.
+
+    >>> simulator.save_figure(fig, "docs/figures/01_quickstart.png", dpi=120)
+    """
+    from ._io import atomic_write
+
+    path = Path(path)
+    fmt = (savefig_kwargs.pop("format", None) or path.suffix.lstrip(".") or "png").lower()
+    meta = {**FIXED_METADATA.get(fmt, {}), **savefig_kwargs.pop("metadata", {})}
+    if fmt == "svg":
+        savefig_kwargs.setdefault("metadata", meta)
+        import matplotlib as mpl
+
+        with mpl.rc_context({"svg.hashsalt": "plasticity"}):  # fixed ids inside the SVG
+            return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, **savefig_kwargs))
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, metadata=meta, **savefig_kwargs))
+
+
 def is_window_run(end_h: float, dose_times: Sequence[float]) -> bool:
     """A run about the 24-72 h window: it ends between 24 h and 4 days, and every dose comes before 24 h."""
     return WINDOW_H[0] < end_h <= 96.0 and all(t < WINDOW_H[0] for t in dose_times)

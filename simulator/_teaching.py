@@ -1,8 +1,7 @@
 """Teaching helpers for the notebooks: a pathway diagram whose arrows carry the loop's signal over
 time, and interactive controls with a static fallback when no widget frontend is running.
 
-The notebooks import them as
-`from simulator._teaching import pathway_snapshots, edge_signal, widgets_available, controls, reveal`.
+The public face is `simulator.teaching` (the notebooks import from there).
 """
 
 from __future__ import annotations
@@ -80,6 +79,17 @@ def edge_signal(result, times: Sequence[float]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("time_h")
 
 
+def _edge(name: str) -> str:
+    """An edge's current name (a former name, kept as an alias in models/pathway.toml, gives the same)."""
+    from ._errors import PlasticityError
+    from ._modelfiles import load_library
+
+    try:
+        return load_library().pathway.edge_name(name)
+    except PlasticityError:
+        return name
+
+
 def _width(signal: float, width_per_fold: float) -> float:
     return 0.5 + width_per_fold * min(signal, 3.0)
 
@@ -102,6 +112,7 @@ def pathway_snapshots(
     tc = result.timecourse
     t = tc["time_h"].to_numpy()
     sig = edge_signal(result, times)
+    cut_edges = {_edge(c) for c in cut}
     with style():
         ncols = min(3, len(times))
         nrows = -(-len(times) // ncols)
@@ -120,7 +131,7 @@ def pathway_snapshots(
                 start = (x0 + RADIUS * ux, y0 + RADIUS * uy)
                 end = (x1 - RADIUS * ux, y1 - RADIUS * uy)
                 fb = kind.startswith("feedback")
-                is_cut = fb and kind.split(": ")[1] in cut
+                is_cut = fb and _edge(kind.split(": ")[1]) in cut_edges
                 w = float(srow[f"{up} -> {down}"])
                 lw = _width(w, width_per_fold)
                 arrow = FancyArrowPatch(

@@ -184,3 +184,77 @@ def test_compounds_list_shows_one_display_name_and_one_id(capsys):
     fig = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=24).plot()
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert lib.compound("hnk_2r6r").name in labels and "hnk_2r6r" not in labels  # figures use the display name
+
+
+# ---------------------------------------------------------------- an edge renamed for what it does, its old name kept
+NEW_EDGE, OLD_EDGE = "synaptic_protein_to_ampa", "mtorc1_to_ampa"
+
+
+def _renamed_models(tmp_path, *, rename_in_odes: bool):
+    """A copy of models/ whose AMPA feedback edge carries its new name and the old one as an alias."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    dst = tmp_path / "models"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "models", dst)
+    pw = dst / "pathway.toml"
+    text = pw.read_text()
+    if f"[edges.{NEW_EDGE}]" not in text:
+        if rename_in_odes:
+            text = re.sub(rf"\b{OLD_EDGE}\b", "@EDGE@", text)
+        text, n = re.subn(rf"^\[edges\.(?:{OLD_EDGE}|@EDGE@)\]\n", f'[edges.{NEW_EDGE}]\naliases = ["{OLD_EDGE}"]\n', text, flags=re.M)
+        assert n == 1
+        text = text.replace("@EDGE@", NEW_EDGE)
+    pw.write_text(text)
+    return dst
+
+
+@pytest.mark.parametrize("rename_in_odes", [True, False])
+def test_a_renamed_edge_cuts_the_same_by_its_old_name(tmp_path, monkeypatch, rename_in_odes):
+    monkeypatch.setenv("PLASTICITY_MODELS", str(_renamed_models(tmp_path, rename_in_odes=rename_in_odes)))
+    lib = simulator.load_library()
+    assert lib.pathway.edge_name(OLD_EDGE) == NEW_EDGE == lib.pathway.edge_name(NEW_EDGE)
+    run = {cut: simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=24, cut=cut).spine_gain(24) for cut in ((), (NEW_EDGE,), (OLD_EDGE,))}
+    assert run[(NEW_EDGE,)] == run[(OLD_EDGE,)] != run[()]
+    with pytest.raises(simulator.UnknownNameError, match=f"Did you mean '{NEW_EDGE}'"):
+        simulator.simulate([], hours=1, cut=["synaptic_protein_to_amp"])
+
+
+def test_an_alias_that_clashes_with_another_name_is_a_model_file_error(tmp_path):
+    dst = _renamed_models(tmp_path, rename_in_odes=True)
+    pw = dst / "pathway.toml"
+    pw.write_text(pw.read_text().replace(f'aliases = ["{OLD_EDGE}"]', 'aliases = ["mtorc1"]', 1))
+    with pytest.raises(simulator.ModelFileError, match="duplicate name 'mtorc1'"):
+        simulator.load_library(dst)
+
+
+# ---------------------------------------------------------------- notebooks: public API, figures that do not churn
+def test_notebooks_use_only_the_public_api_and_save_figures_with_fixed_metadata():
+    import json
+    import re
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
+        code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+        assert not re.search(r"simulator\._\w", code), f"{path.name} uses a private module"
+        assert ".savefig(" not in code, f"{path.name}: save key figures with simulator.save_figure (fixed metadata)"
+        for name in re.findall(r"simulator\.(\w+)", code):
+            assert name in simulator.__all__, f"{path.name}: simulator.{name} is not public"
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_save_figure_gives_the_same_bytes_for_the_same_figure(tmp_path, suffix):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [1, 3, 2], label="x")
+    ax.legend()
+    a, b = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+    simulator.save_figure(fig, a, dpi=80)
+    simulator.save_figure(fig, b, dpi=80)
+    assert a.read_bytes() == b.read_bytes()
+    assert b"Matplotlib version" not in a.read_bytes() and matplotlib.__version__.encode() not in a.read_bytes()
