@@ -9,8 +9,9 @@ rate constants are pharmacokinetic, so the drug-free steady state (the SBML's in
 for every member in RoadRunner as it does in the project (which settles each member's own).
 Both tools run at rtol 1e-7, atol 1e-10 (the project's default Tolerances).
 
-The project sweep is one `run_batch` call: with the `fast` extra (numba) every member is integrated
-by the compiled kernel, `--workers` threads; without it, the SciPy stacked path in a process pool.
+Needs `pip install ".[bench]"` (libRoadRunner, libsbml; numba is a core dependency). The project
+sweep is one `run_batch` call: every member is integrated by the compiled numba kernel, `--workers`
+threads (with PLASTICITY_ENGINE=scipy, the SciPy stacked path in a process pool).
 The compile time is measured cold, into an empty kernel cache, and again as a warm-cache load in a
 fresh process (what every later run pays). CPU seconds are printed next to wall seconds because a
 shared machine slows both tools alike in wall time.

@@ -1,7 +1,8 @@
 """The compiled sweep engine: each member integrated on its own by a numba BDF kernel (`_kernel.py`).
 
-numba is optional (`pip install "plasticity[fast]"`); without it `available()` is False and the
-batched engine keeps its SciPy path. The model's generated right-hand side and Jacobian and the
+numba is a core dependency; where it cannot be imported `available()` is False and the batched
+engine keeps its SciPy path (as it does with PLASTICITY_ENGINE=scipy). A first compile says so on
+stderr, with its progress (`_notice.py`). The model's generated right-hand side and Jacobian and the
 kernel in `_kernel.py` are written into one module file in the user cache, named by the model's
 structure hash, the kernel's text and the numba version, so numba's on-disk cache makes the
 one-time compile a one-time cost per machine rather than per process.
