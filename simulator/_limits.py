@@ -23,6 +23,15 @@ MAX_ADMINISTRATIONS = 1_000
 starts a new solver segment (about 45 ms on a 2-core machine), so the limit is about 45 s of work;
 it covers daily dosing for over two and a half years."""
 
+MIN_DURATION_H = 1 / 3600
+"""Shortest infusion, bath, dosing interval or clamp window: 1 s. Events closer together than
+SIMULTANEOUS_H are applied at one instant."""
+
+SIMULTANEOUS_H = 1e-12
+"""Dose and clamp instants closer than this (3.6 ns) form no solver segment of their own: the state
+carries over unchanged (no rate in the model moves a state measurably in that time), where LSODA would
+otherwise crawl through an interval of round-off width."""
+
 # ---- magnitudes
 MAX_DOSE = 1e9
 """A dose in its canonical unit (mg/kg, mg, nmol, nmol/kg or nM): far beyond any real dose

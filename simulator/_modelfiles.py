@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import pint
-
 from ._dimensions import check_pathway_dimensions
 from ._errors import ModelFileError, UnknownNameError
 from ._units import parse_unit, to_canonical
@@ -82,11 +80,13 @@ def read_param(entry: object, file: str, key: str, *, positive: bool = False, ex
         raise ModelFileError(file, f"{key}.value", f"expected a finite number, got {value!r}")
     if not isinstance(entry["source"], str) or not entry["source"].strip():
         raise ModelFileError(file, f"{key}.source", "expected a non-empty source (paper, year, figure; 'calibrated'; or 'assumed' with a note)")
+    if not isinstance(entry["unit"], str) or len(entry["unit"]) > 40:
+        raise ModelFileError(file, f"{key}.unit", f"expected a unit such as '1/h' or 'nM' (text of at most 40 characters), got {entry['unit']!r:.60}")
     try:
-        parse_unit(str(entry["unit"]))
-        val, unit = to_canonical(float(value), str(entry["unit"]))
-    except (pint.errors.PintError, ValueError, AttributeError, TypeError) as exc:
-        raise ModelFileError(file, f"{key}.unit", f"unknown or unsupported unit {entry['unit']!r} ({exc})") from None
+        parse_unit(entry["unit"])
+        val, unit = to_canonical(float(value), entry["unit"])
+    except Exception as exc:  # noqa: BLE001 - pint's parser raises many types (AssertionError, TokenError ...) on odd text
+        raise ModelFileError(file, f"{key}.unit", f"unknown or unsupported unit {entry['unit']!r} ({type(exc).__name__}: {exc})") from None
     if expect is not None and unit != expect:
         raise ModelFileError(file, f"{key}.unit", f"unit {entry['unit']!r} has the wrong dimension; expected a unit convertible to {expect!r}")
     rng = None
@@ -115,6 +115,10 @@ def _load_toml(path: Path) -> dict:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ModelFileError(path.name, "(file)", f"malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ModelFileError(path.name, "(file)", f"not UTF-8 text (byte at offset {exc.start}); save it as UTF-8") from None
+    except RecursionError:
+        raise ModelFileError(path.name, "(file)", "arrays or tables nested too deeply") from None
 
 
 def _table(data: dict, key: str, file: str, *, required: bool = True) -> dict:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._errors import PlasticityError, RegimenError, UnknownNameError
-from ._limits import MAX_ADMINISTRATIONS, MAX_DOSE, MAX_REGIMEN_FILE_BYTES, MAX_SPAN_H, MAX_TOML_DEPTH
+from ._limits import MAX_ADMINISTRATIONS, MAX_DOSE, MAX_REGIMEN_FILE_BYTES, MAX_SPAN_H, MAX_TOML_DEPTH, MIN_DURATION_H
 
 ROUTE_SPELLINGS = {
     "iv": "iv", "i.v.": "iv", "i.v": "iv", "intravenous": "iv",
@@ -173,6 +173,10 @@ class Dose:
             raise RegimenError(f"over: an infusion or bath duration must be positive, got {self.over_h} h")
         if self.every_h is not None and self.every_h <= 0:
             raise RegimenError(f"every: the dosing interval must be positive, got {self.every_h} h")
+        for name in ("over_h", "every_h"):
+            v = getattr(self, name)
+            if v is not None and v < MIN_DURATION_H:
+                raise RegimenError(f"{name[:-2]}: {v * 3600:g} s is shorter than the limit of 1 s (MIN_DURATION_H)")
         if not isinstance(self.count, int) or isinstance(self.count, bool) or self.count < 1:
             raise RegimenError(f"x: the dose count must be a whole number >= 1, got {self.count!r}")
         if self.count > MAX_ADMINISTRATIONS:

@@ -16,7 +16,7 @@ from ._codegen import Compiled, compile_model
 from ._compose import Clamp, FlatModel, Interventions, compose
 from ._errors import PlasticityError, RegimenError, UnknownNameError
 from ._io import write_table
-from ._limits import MAX_FACTOR, MAX_OUTPUT_ROWS, MAX_OVERRIDE, MAX_SPAN_H, MIN_RATE
+from ._limits import MAX_FACTOR, MAX_OUTPUT_ROWS, MAX_OVERRIDE, MAX_SPAN_H, MIN_DURATION_H, MIN_RATE
 from ._modelfiles import Library, load_library
 from ._regimen import Dose, Regimen, check_time
 from ._solve import Tolerances, check_times, integrate, param_vector, prepare
@@ -67,6 +67,8 @@ def _interventions(genotype: str, cut: Iterable[str] | str, scale: Mapping[str, 
                 raise PlasticityError(f"clamp: {name} for '{c.node}' must be a number of hours, got {t!r}")
             if math.isfinite(t) or (t > 0) != (name == "end_h"):  # only an open start (-inf) or end (+inf) may be infinite
                 check_time(float(t), f"clamp: {name} for '{c.node}'")
+        if c.start_h < c.end_h < c.start_h + MIN_DURATION_H:
+            raise PlasticityError(f"clamp: window of '{c.node}' from {c.start_h:g} h to {c.end_h:g} h is shorter than the limit of 1 s (MIN_DURATION_H)")
     for name, f in (scale or {}).items():
         _check_factor(f, f"scale: factor for '{name}'", "0 = knock-out")
     return Interventions(str(genotype), tuple(sorted((scale or {}).items())), cut, clamp)

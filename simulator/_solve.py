@@ -13,7 +13,7 @@ from scipy.optimize import root
 
 from ._codegen import Compiled
 from ._errors import PlasticityError, SimulationError
-from ._limits import MAX_RHS_EVALS  # per segment between doses; a 72 h run takes about 4,000
+from ._limits import MAX_RHS_EVALS, SIMULTANEOUS_H  # MAX_RHS_EVALS per segment between doses; a 72 h run takes about 4,000
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def integrate(comp: Compiled, events: list, p: np.ndarray, y0: np.ndarray, times
 
     apply_events(t0)
     for start, stop, sel, t_eval, extra in segments(times, t0, bounds):
-        if stop > start:
+        if stop - start > SIMULTANEOUS_H:  # events closer together are applied at one instant
             with np.errstate(all="ignore"), warnings.catch_warnings():  # a failure is reported below, once
                 warnings.simplefilter("ignore", UserWarning)  # lsoda's own 'repeated error test failures'
                 sol = solve_ivp(

@@ -1,0 +1,146 @@
+"""A child process that runs input cases under a memory ceiling, for the fuzz and hostile-input tests.
+
+`Worker` (used by tests/test_fuzz_inputs.py and tests/test_hostile_inputs.py) starts
+`python tests/fuzz_worker.py <RLIMIT_AS bytes> <models folder>` and sends it one case per line (base64 of
+a pickled tuple); the child answers each with (outcome, peak resident memory in bytes, seconds):
+("ok", detail) for a result, ("typed", error type, message) for a PlasticityError, ("cli", exit status,
+stderr) for a command line, or ("crash" | "memory", traceback) for anything else. The parent enforces the
+time limit: a child that does not answer in time is killed and the case reported as a hang.
+
+Cases: ("call", name, args, kwargs) calls simulator.<name>; ("regimen_file", bytes, kwargs) reads the bytes
+as a regimen file and simulates it; ("cli", argv) runs the command line; ("with_models", {path: bytes},
+case) runs a case against a copy of models/ with those files replaced (PLASTICITY_MODELS).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import os
+import pickle
+import resource
+import selectors
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODELS = HERE.parent / "models"
+MEMORY_CEILING = 3 * 2**30  # RLIMIT_AS: address space, not resident memory (numpy and its threads reserve ~1.5 GB)
+
+
+class Worker:
+    """The parent's handle: run(case, timeout) -> outcome; restarts the child after a hang or a death."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile()
+        self.peak_rss = 0  # bytes, the child's high-water mark after the last case
+        self.seconds = 0.0  # the last case's time inside the child
+
+    def start(self) -> None:
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+        env.pop("PLASTICITY_MODELS", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "fuzz_worker.py"), str(MEMORY_CEILING), str(MODELS)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env, text=True,
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def run(self, case: tuple, timeout: float) -> tuple:
+        if self.proc is None:
+            self.start()
+        proc = self.proc
+        proc.stdin.write(base64.b64encode(pickle.dumps(case)).decode() + "\n")
+        proc.stdin.flush()
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            ready = sel.select(timeout=timeout)
+        if not ready:
+            self.stop()
+            return ("hang", f"no answer within {timeout:g} s")
+        line = proc.stdout.readline()
+        if not line:
+            code = proc.wait()
+            self.proc = None
+            self.log.seek(0)
+            return ("died", f"worker exited with {code}: {self.log.read()[-2000:]!r}")
+        outcome, self.peak_rss, self.seconds = pickle.loads(base64.b64decode(line))
+        return outcome
+
+
+def main() -> None:
+    limit, models = int(sys.argv[1]), Path(sys.argv[2])
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    work = Path(tempfile.mkdtemp(prefix="plasticity-fuzz-"))
+    copy = work / "models"
+    shutil.copytree(models, copy)
+    pristine = {p.relative_to(copy).as_posix(): p.read_bytes() for p in copy.rglob("*.toml")}
+
+    import numpy as np
+
+    import simulator
+    from simulator import PlasticityError
+    from simulator.cli import main as cli
+
+    def check(result) -> str:
+        if not isinstance(result, simulator.Result):
+            return type(result).__name__
+        values = result.timecourse.drop(columns="time_h").to_numpy()
+        times = result.timecourse["time_h"].to_numpy()
+        assert len(times) >= 1 and np.all(np.diff(times) >= 0), "output times not increasing"
+        return f"{len(times)} rows, finite={bool(np.all(np.isfinite(values)))}"
+
+    def run(case: tuple):
+        kind = case[0]
+        if kind == "call":
+            return check(getattr(simulator, case[1])(*case[2], **case[3]))
+        if kind == "regimen_file":
+            path = work / "regimen.toml"
+            path.write_bytes(case[1])
+            return check(simulator.simulate(simulator.Regimen.from_toml(path), **case[2]))
+        if kind == "cli":
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                rc = cli(list(case[1]))
+            return ("cli", rc, err.getvalue())
+        if kind == "with_models":
+            for rel, data in case[1].items():
+                (copy / rel).write_bytes(data)
+            os.environ["PLASTICITY_MODELS"] = str(copy)
+            try:
+                return run(case[2])
+            finally:
+                os.environ.pop("PLASTICITY_MODELS", None)
+                for rel in case[1]:
+                    (copy / rel).write_bytes(pristine[rel])
+        raise ValueError(f"unknown case kind {kind!r}")
+
+    for line in sys.stdin:
+        start = time.perf_counter()
+        try:
+            detail = run(pickle.loads(base64.b64decode(line)))
+            outcome = detail if isinstance(detail, tuple) else ("ok", detail)
+        except PlasticityError as exc:
+            outcome = ("typed", type(exc).__name__, str(exc))
+        except MemoryError:
+            outcome = ("memory", traceback.format_exc())
+        except BaseException:  # noqa: BLE001 - reported to the parent, which fails the test with it
+            outcome = ("crash", traceback.format_exc())
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        sys.stdout.write(base64.b64encode(pickle.dumps((outcome, peak, time.perf_counter() - start))).decode() + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
