@@ -95,6 +95,15 @@ class _Printer(PythonCodePrinter):
             return f"np.{name}({self._print(expr.args[0])})"
         return super()._print_Function(expr)
 
+    def _print_Infinity(self, expr):  # sympy's default prints math.inf, and the namespace has no math
+        return "np.inf"
+
+    def _print_NegativeInfinity(self, expr):
+        return "(-np.inf)"
+
+    def _print_NaN(self, expr):
+        return "np.nan"
+
     def _print_exp(self, expr):
         return f"np.exp({self._print(expr.args[0])})"
 

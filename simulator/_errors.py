@@ -46,3 +46,23 @@ def suggest(name: str, known: Iterable[str]) -> str | None:
     known = list(known)
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     return close[0] if close else None
+
+
+class SBMLError(PlasticityError):
+    """An SBML document cannot be read or simulated as written; names the file, the element and the problem."""
+
+    def __init__(self, source: str, element: str, problem: str):
+        self.source, self.element, self.problem = source, element, problem
+        super().__init__(f"sbml import ({source}): {element}: {problem}")
+
+
+class SBMLUnsupportedError(SBMLError):
+    """The document uses an SBML feature the engine cannot express; `feature` names it (see the README's SBML section)."""
+
+    def __init__(self, source: str, element: str, feature: str, detail: str = ""):
+        self.feature = feature
+        super().__init__(source, element, f"{feature} is not supported{': ' + detail if detail else ''}")
+
+
+class SBMLLimitError(SBMLError):
+    """The document is larger or deeper than a stated import limit; the message names the limit."""

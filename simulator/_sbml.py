@@ -18,9 +18,8 @@ from types import SimpleNamespace
 import numpy as np
 import sympy as sp
 
-from ._compose import Clamp, DoseEvent, FlatModel, _toposort
-from ._errors import PlasticityError
-from ._modelfiles import Param
+from ._compose import Clamp, FlatModel
+from ._errors import PlasticityError, SBMLError, SBMLLimitError, SBMLUnsupportedError
 
 READOUT_PREFIX = "readout_"
 _MS = "http://www.w3.org/1999/xhtml"
@@ -256,339 +255,155 @@ def sbml_errors(text: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ import
-class ImportedModel(FlatModel):
-    """A FlatModel read from SBML; its compile-cache key covers assignments and readouts too, since
-    models from files can share state names and ODE text while their rules differ."""
-
-    @property
-    def structure_key(self) -> tuple:
-        return super().structure_key + (tuple((n, str(e)) for n, e in self.assignments), tuple(str(r[1]) for r in self.readouts))
+MAX_SBML_BYTES = 20_000_000  # an SBML file or text; BioModels' largest kinetic models are a few MB
+MAX_SBML_COMPONENTS = 3_000  # compartments + species + parameters + reactions + rules + events + species references
+MAX_MATH_NODES = 200_000  # MathML nodes in the whole model after function definitions are expanded
+_IGNORED_PACKAGES = {"l3v2extendedmath", "layout", "render"}  # no effect on what a simulation means
 
 
-class _Importer:
-    """Turns one SBML model into a FlatModel; every unsupported construct names its element id."""
-
-    def __init__(self, model, source: str):
-        self.ls = _libsbml()
-        self.m = model
-        self.source = source
-        self.funcs = {model.getFunctionDefinition(i).getId(): model.getFunctionDefinition(i) for i in range(model.getNumFunctionDefinitions())}
-        self.sym: dict[str, sp.Expr] = {}  # SBML id -> what it means in expressions
-
-    def fail(self, element: str, problem: str) -> PlasticityError:
-        return PlasticityError(f"sbml import ({self.source}): {element}: {problem}")
-
-    # ---- math
-    def expr(self, ast, where: str, local: Mapping[str, sp.Expr] | None = None, allow_time: bool = False) -> sp.Expr:
-        ls = self.ls
-        if ast is None:
-            raise self.fail(where, "missing math")
-        t = ast.getType()
-        kids = [ast.getChild(i) for i in range(ast.getNumChildren())]
-
-        def sub(k):
-            return self.expr(k, where, local, allow_time)
-
-        if t == ls.AST_PLUS:
-            return sp.Add(*[sub(k) for k in kids])
-        if t == ls.AST_TIMES:
-            return sp.Mul(*[sub(k) for k in kids])
-        if t == ls.AST_MINUS:
-            return -sub(kids[0]) if len(kids) == 1 else sub(kids[0]) - sub(kids[1])
-        if t == ls.AST_DIVIDE:
-            return sub(kids[0]) / sub(kids[1])
-        if t in (ls.AST_POWER, ls.AST_FUNCTION_POWER):
-            base, exp = sub(kids[0]), sub(kids[1])
-            # max(x, 0)^n (non-integer n) is how export writes pos(x)**n; the compiled path adds pos() itself
-            if isinstance(base, sp.Max) and len(base.args) == 2 and sp.S.Zero in base.args and not exp.is_Integer:
-                base = next(a for a in base.args if a != 0)
-            return sp.Pow(base, exp)
-        if t == ls.AST_INTEGER:
-            return sp.Integer(ast.getInteger())
-        if t in (ls.AST_REAL, ls.AST_REAL_E):
-            return sp.Float(ast.getReal(), 17)
-        if t == ls.AST_RATIONAL:
-            return sp.Rational(ast.getNumerator(), ast.getDenominator())
-        if t == ls.AST_CONSTANT_E:
-            return sp.E
-        if t == ls.AST_CONSTANT_PI:
-            return sp.pi
-        if t == ls.AST_NAME_TIME:
-            if allow_time:
-                return sp.Symbol("__time__")
-            raise self.fail(where, "uses 'time' in its math; only event triggers may depend on time")
-        if t == ls.AST_NAME:
-            name = ast.getName()
-            if local and name in local:
-                return local[name]
-            if name in self.sym:
-                return self.sym[name]
-            raise self.fail(where, f"refers to unknown id '{name}'")
-        if t == ls.AST_FUNCTION_EXP:
-            return sp.exp(sub(kids[0]))
-        if t == ls.AST_FUNCTION_LN:
-            return sp.log(sub(kids[0]))
-        if t == ls.AST_FUNCTION_LOG:
-            return sp.log(sub(kids[1])) / sp.log(sub(kids[0])) if len(kids) == 2 else sp.log(sub(kids[0]), 10)
-        if t == ls.AST_FUNCTION_ROOT:
-            return sub(kids[1]) ** (1 / sub(kids[0])) if len(kids) == 2 else sp.sqrt(sub(kids[0]))
-        if t == ls.AST_FUNCTION_ABS:
-            return sp.Abs(sub(kids[0]))
-        if t == ls.AST_FUNCTION_MAX and len(kids) == 2:
-            return sp.Max(sub(kids[0]), sub(kids[1]), evaluate=False)
-        if t == ls.AST_FUNCTION:
-            fname = ast.getName()
-            fd = self.funcs.get(fname)
-            if fd is None or fd.getMath() is None:
-                raise self.fail(where, f"calls unknown function '{fname}'")
-            lam = fd.getMath()
-            nb = lam.getNumBvars() if hasattr(lam, "getNumBvars") else lam.getNumChildren() - 1
-            if nb != len(kids):
-                raise self.fail(f"function '{fname}'", f"called with {len(kids)} arguments in {where}, expects {nb}")
-            args = {lam.getChild(i).getName(): sub(kids[i]) for i in range(nb)}
-            return self.expr(lam.getChild(lam.getNumChildren() - 1), f"function '{fname}'", args, allow_time)
-        if t == ls.AST_FUNCTION_DELAY:
-            raise self.fail(where, "uses delay(), which is not supported")
-        kind = ls.formulaToL3String(ast)
-        raise self.fail(where, f"unsupported math '{kind}' (supported: + - * / ^, exp, ln, log, root, abs, function definitions)")
-
-    # ---- model
-    def run(self) -> FlatModel:
-        m = self.m
-        if m.getNumConstraints():
-            pass  # constraints only check a run; they do not change it
-        for i in range(m.getNumRules()):
-            r = m.getRule(i)
-            if r.isAlgebraic():
-                raise self.fail(f"algebraic rule {i} ({r.getMetaId() or r.getId() or 'no id'})", "algebraic rules are not supported")
-        if m.isSetConversionFactor():
-            raise self.fail("model", "a model-wide conversionFactor is not supported")
-        rate = {m.getRule(i).getVariable(): m.getRule(i) for i in range(m.getNumRules()) if m.getRule(i).isRate()}
-        assign = {m.getRule(i).getVariable(): m.getRule(i) for i in range(m.getNumRules()) if m.getRule(i).isAssignment()}
-        init_assign = {m.getInitialAssignment(i).getSymbol(): m.getInitialAssignment(i) for i in range(m.getNumInitialAssignments())}
-
-        values: dict[str, float | None] = {}
-        units: dict[str, str] = {}
-        states: list[str] = []
-        assigned: list[str] = []
-        comp_size: dict[str, sp.Symbol] = {}
-
-        def declare(eid: str, value: float | None, unit: str) -> None:
-            self.sym[eid] = sp.Symbol(eid)
-            units[eid] = unit
-            if eid in assign:
-                assigned.append(eid)
-            elif eid in rate:
-                states.append(eid)
-                values[eid] = value
-            else:
-                values[eid] = value
-
-        for i in range(m.getNumCompartments()):
-            c = m.getCompartment(i)
-            if c.getId() in rate or c.getId() in assign:
-                raise self.fail(f"compartment '{c.getId()}'", "compartments of changing size are not supported")
-            declare(c.getId(), c.getSize() if c.isSetSize() else (None if c.getId() in init_assign else 1.0), c.getUnits())
-            comp_size[c.getId()] = sp.Symbol(c.getId())
-        for i in range(m.getNumParameters()):
-            p = m.getParameter(i)
-            declare(p.getId(), p.getValue() if p.isSetValue() else None, p.getUnits())
-        conc: dict[str, bool] = {}  # species id -> its symbol means concentration
-        for i in range(m.getNumSpecies()):
-            s = m.getSpecies(i)
-            sid = s.getId()
-            if s.isSetConversionFactor():
-                raise self.fail(f"species '{sid}'", "conversionFactor is not supported")
-            vol = m.getCompartment(s.getCompartment()).getSize() if m.getCompartment(s.getCompartment()) else 1.0
-            is_conc = not s.getHasOnlySubstanceUnits()
-            conc[sid] = is_conc
-            if s.isSetInitialConcentration():
-                v = s.getInitialConcentration() if is_conc else s.getInitialConcentration() * vol
-            elif s.isSetInitialAmount():
-                v = s.getInitialAmount() / vol if is_conc else s.getInitialAmount()
-            else:
-                v = None
-            declare(sid, v, s.getSubstanceUnits())
-
-        # reactions: rates as assignments named by reaction id; changes to non-boundary species
-        odes: dict[str, sp.Expr] = {s: sp.Integer(0) for s in states}
-        rate_exprs: dict[str, sp.Expr] = {}
-        extra_params: dict[str, float] = {}
-        for i in range(m.getNumReactions()):
-            r = m.getReaction(i)
-            if r.isSetFast() and r.getFast():
-                raise self.fail(f"reaction '{r.getId()}'", "fast reactions are not supported")
-            self.sym[r.getId()] = sp.Symbol(r.getId())
-        for i in range(m.getNumReactions()):
-            r = m.getReaction(i)
-            rid = r.getId()
-            kl = r.getKineticLaw()
-            if kl is None or kl.getMath() is None:
-                raise self.fail(f"reaction '{rid}'", "has no kinetic law")
-            local = {}
-            for j in range(kl.getNumLocalParameters()):
-                lp = kl.getLocalParameter(j)
-                new = f"{rid}_{lp.getId()}"
-                local[lp.getId()] = sp.Symbol(new)
-                extra_params[new] = lp.getValue()
-            rate_exprs[rid] = self.expr(kl.getMath(), f"kinetic law of reaction '{rid}'", local)
-            for refs, sign in ((r.getListOfReactants(), -1), (r.getListOfProducts(), 1)):
-                for j in range(refs.size()):
-                    ref = refs.get(j)
-                    sid = ref.getSpecies()
-                    spc = m.getSpecies(sid)
-                    if ref.isSetId() and (ref.getId() in rate or ref.getId() in assign or ref.getId() in init_assign):
-                        raise self.fail(f"species reference '{ref.getId()}' in reaction '{rid}'", "variable stoichiometry is not supported")
-                    if spc.getBoundaryCondition() or spc.getConstant():
-                        continue
-                    if sid in assign or sid in rate:
-                        raise self.fail(f"species '{sid}'", "is changed by both a rule and reaction '" + rid + "' without boundaryCondition")
-                    if sid not in odes:
-                        odes[sid] = sp.Integer(0)
-                        states.append(sid)
-                    stoich = ref.getStoichiometry() if ref.isSetStoichiometry() else 1.0
-                    factor = sp.Integer(int(stoich)) if float(stoich).is_integer() else sp.Float(stoich, 17)
-                    flux = sign * factor * sp.Symbol(rid)
-                    odes[sid] += flux / comp_size[spc.getCompartment()] if conc[sid] else flux
-        for var, r in rate.items():
-            if var not in self.sym:
-                raise self.fail(f"rate rule for '{var}'", "its variable is not a compartment, species or parameter")
-            odes[var] = self.expr(r.getMath(), f"rate rule for '{var}'")
-        assign_src: dict[str, sp.Expr] = dict(rate_exprs)
-        for var, r in assign.items():
-            if var not in self.sym:
-                raise self.fail(f"assignment rule for '{var}'", "its variable is not a compartment, species or parameter")
-            assign_src[var] = self.expr(r.getMath(), f"assignment rule for '{var}'")
-        params = [n for n in values if n not in states] + list(extra_params)
-        values.update(extra_params)
-
-        # initial values: explicit values, then initial assignments (evaluated in dependency order)
-        init_exprs = {sym: self.expr(ia.getMath(), f"initial assignment for '{sym}'") for sym, ia in init_assign.items()}
-        known: dict[sp.Symbol, sp.Expr] = {sp.Symbol(k): sp.Float(v, 17) for k, v in values.items() if v is not None and k not in init_exprs}
-        pending = dict(init_exprs)
-        for name in list(assign_src):
-            pending.setdefault(name, assign_src[name])
-        for _ in range(len(pending) + 1):
-            progress = False
-            for name, e in list(pending.items()):
-                v = e.xreplace(known)
-                if not v.free_symbols:
-                    known[sp.Symbol(name)] = sp.Float(float(v), 17)
-                    del pending[name]
-                    progress = True
-            if not progress:
-                break
-        for name in list(values):
-            if values[name] is None:
-                if sp.Symbol(name) not in known:
-                    raise self.fail(f"'{name}'", "has no initial value and no initial assignment that can be evaluated")
-                values[name] = float(known[sp.Symbol(name)])
-            elif name in init_exprs:
-                values[name] = float(known.get(sp.Symbol(name), values[name]))
-        for name in states:
-            if name not in values:
-                values[name] = float(known[sp.Symbol(name)]) if sp.Symbol(name) in known else 0.0
-
-        events, inputs = self.events(values, states, params, init_exprs, known)
-        meta = {n: Param(n, float(values[n]), units.get(n, "") or "", f"SBML import: {self.source}") for n in params}
-        ordered = _toposort(assign_src, self.source)
-        readouts = [(n, sp.Symbol(n), units.get(n, "")) for n in states + [a for a in assigned]]
-        return ImportedModel(
-            states=list(states),
-            params=params,
-            values={n: float(values[n]) for n in params},
-            meta=meta,
-            assignments=ordered,
-            odes=[odes[s] for s in states],
-            initial=[sp.Float(values[s], 17) for s in states],
-            readouts=readouts,
-            inputs=inputs,
-            events=events,
-            compounds=[],
-            cut_edges={},
-            clamp_levels={},
-            units={n: units.get(n, "") for n in states},
-        )
-
-    def events(self, values, states, params, init_exprs, known) -> tuple[list[DoseEvent], list[str]]:
-        m = self.m
-        env = {sp.Symbol(n): sp.Float(values[n], 17) for n in params}
-        found: list[tuple[float, int, str, str, object]] = []
-        for i in range(m.getNumEvents()):
-            ev = m.getEvent(i)
-            eid = ev.getId() or f"event {i}"
-            if ev.isSetDelay():
-                raise self.fail(f"event '{eid}'", "delayed events are not supported")
-            trig = ev.getTrigger()
-            ast = trig.getMath() if trig else None
-            time_h = self._trigger_time(ast, eid, env)
-            if trig.getInitialValue() and time_h <= 0:
-                continue  # already true before the run: SBML fires it only on a false -> true transition
-            for j in range(ev.getNumEventAssignments()):
-                ea = ev.getEventAssignment(j)
-                found.append((time_h, i, eid, ea.getVariable(), ea.getMath()))
-        found.sort(key=lambda f: (f[0], f[1]))
-        current = {n: values[n] for n in params}
-        events: list[DoseEvent] = []
-        inputs: list[str] = []
-        for time_h, _, eid, var, math_ in found:
-            rhs = self.expr(math_, f"assignment to '{var}' in event '{eid}'")
-            if var in states:
-                delta = sp.expand(rhs - sp.Symbol(var))
-                if sp.Symbol(var) in delta.free_symbols or delta.free_symbols - set(env):
-                    raise self.fail(
-                        f"event '{eid}'", f"assigns '{var}' = {rhs}; only additions of a constant to a state (X = X + c) are supported"
-                    )
-                events.append(DoseEvent(time_h, var, "state", float(delta.xreplace(env)), (), (), eid))
-            elif var in current:
-                now = {**env, **{sp.Symbol(k): sp.Float(v, 17) for k, v in current.items()}}
-                if rhs.free_symbols - set(now):
-                    raise self.fail(f"event '{eid}'", f"assigns '{var}' from states or rules ({rhs}); only constant values are supported")
-                new = float(rhs.xreplace(now))
-                events.append(DoseEvent(time_h, var, "input", new - current[var], (), (), eid))
-                current[var] = new
-                if var not in inputs:
-                    inputs.append(var)
-            else:
-                raise self.fail(f"event '{eid}'", f"assigns '{var}', which is not a state or a parameter")
-        return events, inputs
-
-    def _trigger_time(self, ast, eid: str, env) -> float:
-        ls = self.ls
-        if ast is None:
-            raise self.fail(f"event '{eid}'", "has no trigger")
-        t = ast.getType()
-        if t in (ls.AST_RELATIONAL_GEQ, ls.AST_RELATIONAL_GT, ls.AST_RELATIONAL_LEQ, ls.AST_RELATIONAL_LT) and ast.getNumChildren() == 2:
-            a = self.expr(ast.getChild(0), f"trigger of event '{eid}'", allow_time=True)
-            b = self.expr(ast.getChild(1), f"trigger of event '{eid}'", allow_time=True)
-            time = sp.Symbol("__time__")
-            if t in (ls.AST_RELATIONAL_LEQ, ls.AST_RELATIONAL_LT):
-                a, b = b, a
-            if a == time and time not in b.free_symbols:
-                v = b.xreplace(env)
-                if not v.free_symbols:
-                    return float(v)
-        text = ls.formulaToL3String(ast)
-        raise self.fail(f"event '{eid}'", f"trigger '{text}' is not supported; use a time trigger such as 'time >= 5'")
-
-
-def from_sbml(source: str | Path) -> FlatModel:
-    """Read an SBML L3 core model (a path, or the XML text itself) into a FlatModel for `simulate(model=...)`."""
-    ls = _libsbml()
-    text = str(source)
-    if text.lstrip().startswith("<"):
-        doc, where = ls.readSBMLFromString(text), "SBML text"
+def _read_document(ls, source: str | Path):
+    """(document, name for messages); size checked before parsing, parse errors with their line."""
+    text = source if isinstance(source, str) and source.lstrip().startswith("<") else None
+    if text is not None:
+        where = "SBML text"
+        if len(text) > MAX_SBML_BYTES:
+            raise SBMLLimitError(where, "document", f"{len(text):,} characters exceeds the import limit MAX_SBML_BYTES = {MAX_SBML_BYTES:,}")
+        doc = ls.readSBMLFromString(text)
     else:
         path = Path(source)
+        where = path.name
         if not path.is_file():
-            raise PlasticityError(f"sbml import: file '{path}' does not exist")
-        doc, where = ls.readSBMLFromFile(str(path)), path.name
+            raise SBMLError(where, "file", f"'{path}' does not exist or is not a regular file")
+        size = path.stat().st_size
+        if size > MAX_SBML_BYTES:
+            raise SBMLLimitError(where, "file", f"{size:,} bytes exceeds the import limit MAX_SBML_BYTES = {MAX_SBML_BYTES:,}")
+        doc = ls.readSBMLFromFile(str(path))
     errs = [doc.getError(i) for i in range(doc.getNumErrors()) if doc.getError(i).getSeverity() >= ls.LIBSBML_SEV_ERROR]
     if errs:
-        raise PlasticityError(f"sbml import ({where}): line {errs[0].getLine()}: {errs[0].getMessage().strip()}")
+        raise SBMLError(where, f"line {errs[0].getLine()}", errs[0].getMessage().strip())
+    return doc, where
+
+
+def _check_packages(doc, where: str) -> None:
+    for i in range(doc.getNumPlugins()):
+        name = doc.getPlugin(i).getPackageName()
+        if name == "comp":
+            raise SBMLUnsupportedError(where, "package 'comp'", "hierarchical model composition (the comp package)", "flatten the model first")
+        if name == "fbc":
+            raise SBMLUnsupportedError(where, "package 'fbc'", "flux balance constraints (the fbc package)")
+        if name not in _IGNORED_PACKAGES:
+            raise SBMLUnsupportedError(where, f"package '{name}'", f"the SBML Level 3 package '{name}'")
+    if doc.getNumUnknownPackages():
+        uri = doc.getUnknownPackageURI(0)
+        if doc.getPackageRequired(uri) if hasattr(doc, "getPackageRequired") else True:
+            raise SBMLUnsupportedError(where, f"package '{uri}'", "an SBML Level 3 package this libsbml does not know")
+
+
+def _check_size(model, where: str) -> None:
+    n = sum(lst.size() for lst in (model.getListOfCompartments(), model.getListOfSpecies(), model.getListOfParameters(),
+                                   model.getListOfReactions(), model.getListOfRules(), model.getListOfEvents(),
+                                   model.getListOfInitialAssignments(), model.getListOfFunctionDefinitions()))
+    n += sum(r.getNumReactants() + r.getNumProducts() for r in model.getListOfReactions())
+    if n > MAX_SBML_COMPONENTS:
+        raise SBMLLimitError(where, "model", f"{n:,} components (compartments, species, parameters, reactions, rules, events, "
+                             f"species references) exceed the import limit MAX_SBML_COMPONENTS = {MAX_SBML_COMPONENTS:,}")
+
+
+def _maths(doc):
+    """(element description, AST) for every math element of the document."""
+    elements = doc.getListOfAllElements()
+    for i in range(elements.getSize()):
+        el = elements.get(i)
+        if hasattr(el, "isSetMath") and el.isSetMath() and el.getMath() is not None:
+            label = el.getElementName() + (f" '{el.getId()}'" if el.isSetId() else "")
+            if hasattr(el, "getVariable") and el.getVariable():
+                label += f" for '{el.getVariable()}'"
+            if hasattr(el, "getSymbol") and el.getSymbol():
+                label += f" for '{el.getSymbol()}'"
+            yield label, el.getMath()
+
+
+def _check_math(doc, where: str) -> None:
+    from ._sbml_math import MAX_MATH_DEPTH, MathError, check_depth
+
+    for label, ast in _maths(doc):
+        try:
+            check_depth(ast)
+        except MathError as exc:
+            raise SBMLLimitError(where, label, exc.problem) from None
+    model = doc.getModel()
+    calls = {}
+    for fd in model.getListOfFunctionDefinitions():
+        names, stack = set(), [fd.getMath()] if fd.isSetMath() else []
+        while stack:
+            node = stack.pop()
+            if node.getType() == _libsbml().AST_FUNCTION:
+                names.add(node.getName())
+            stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
+        calls[fd.getId()] = names
+    for start in calls:  # a function that calls itself, directly or not, never finishes expanding
+        seen, stack = set(), [(start, [start])]
+        while stack:
+            f, path = stack.pop()
+            for g in calls.get(f, ()):
+                if g == start:
+                    raise SBMLError(where, f"function definition '{start}'", "calls itself (" + " -> ".join(path + [g]) + "); recursion is not allowed in SBML")
+                if g not in seen:
+                    seen.add(g)
+                    stack.append((g, path + [g]))
+    del MAX_MATH_DEPTH
+
+
+def _convert(ls, doc, where: str) -> None:
+    """libsbml's own converters: to L3V2 (stoichiometryMath becomes rules), function definitions expanded,
+    local parameters promoted to global ones."""
+    for option in ("promoteLocalParameters", "expandFunctionDefinitions"):  # first: L3V2 forbids some L3V1 shadowing
+        props = ls.ConversionProperties()
+        props.addOption(option, True)
+        if doc.convert(props) != ls.LIBSBML_OPERATION_SUCCESS:
+            raise SBMLError(where, "document", f"libsbml's converter '{option}' failed")
+    if (doc.getLevel(), doc.getVersion()) != (3, 2):
+        props = ls.ConversionProperties(ls.SBMLNamespaces(3, 2))
+        props.addOption("strict", False)
+        props.addOption("setLevelAndVersion", True)
+        if doc.convert(props) != ls.LIBSBML_OPERATION_SUCCESS:
+            raise SBMLError(where, "document", f"libsbml could not convert level {doc.getLevel()} version {doc.getVersion()} to level 3 version 2")
+    nodes = 0
+    for label, ast in _maths(doc):
+        stack = [ast]
+        while stack:
+            node = stack.pop()
+            nodes += 1
+            stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
+        if nodes > MAX_MATH_NODES:
+            raise SBMLLimitError(where, label, f"the model's math exceeds {MAX_MATH_NODES:,} nodes after function definitions are "
+                                 f"expanded (import limit MAX_MATH_NODES)")
+
+
+def from_sbml(source: str | Path):
+    """Read an SBML model (a path, or the XML text itself; any level and version) for `simulate(model=...)`.
+
+    Every refusal is an SBMLError naming the file and element; features the engine cannot express
+    raise SBMLUnsupportedError (see the README's SBML section for the list)."""
+    from ._sbml_model import Builder, finish, time_unit
+    from ._sbml_run import check_finite, evaluate_initial
+
+    ls = _libsbml()
+    doc, where = _read_document(ls, source)
     model = doc.getModel()
     if model is None:
-        raise PlasticityError(f"sbml import ({where}): the document has no model")
-    if doc.getNumPlugins() and any(doc.getPlugin(i).getPackageName() == "comp" for i in range(doc.getNumPlugins())):
-        raise PlasticityError(f"sbml import ({where}): the 'comp' package (hierarchical models) is not supported; flatten the model first")
-    return _Importer(model, where).run()
+        raise SBMLError(where, "document", "has no model")
+    _check_packages(doc, where)
+    _check_size(model, where)
+    _check_math(doc, where)
+    for r in model.getListOfReactions():  # checked before conversion: L3V2 has no fast attribute and would drop it
+        if r.isSetFast() and r.getFast():
+            raise SBMLUnsupportedError(where, f"reaction '{r.getId()}'", "a fast reaction (fast='true')")
+    _convert(ls, doc, where)
+    model = doc.getModel()
+    hpu, unit = time_unit(ls, model, where)
+    flat, init_def = Builder(ls, model, where).run()
+    flat.hours_per_unit, flat.time_unit, flat.init_def = hpu, unit, init_def
+    init = evaluate_initial(flat, init_def)
+    check_finite(flat, init)
+    return finish(flat, init)

@@ -225,6 +225,7 @@ def simulate(
     clamp: Iterable[Clamp] | Clamp = (),
     tolerances: Tolerances = Tolerances(),
     model: FlatModel | None = None,
+    species_as: str | None = None,
 ) -> Result:
     """Simulate a regimen from the drug-free steady state.
 
@@ -234,8 +235,17 @@ def simulate(
     `genotype` ("val/met", "met/met", "trkb_knockdown"), `cut` (feedback edges such as
     "mtorc1_to_bdnf"), `scale` ({"trkb": 0.5}; 0 knocks a node out) and `clamp`
     (Clamp("mtorc1", 0.0, 2, 6): hold mTORC1 at 0 x baseline from 2 to 6 h) are interventions.
-    `model` runs an imported FlatModel (`from_sbml(path)`) from its own initial values instead.
+    `model` runs an imported FlatModel (`from_sbml(path)`) from its own initial values instead;
+    `species_as` ("amount" | "concentration") then reports every species in that basis (default: as declared).
     """
+    if getattr(model, "sbml_events", None) is not None:
+        if Regimen.coerce(regimen).doses or _interventions(genotype, cut, scale, clamp) != Interventions(str(genotype)):
+            raise PlasticityError("model: an imported model carries its own events; give no regimen, genotype or interventions with model=")
+        from ._sbml_result import simulate_imported
+
+        return simulate_imported(model, hours=hours, params=params, times=times, tolerances=tolerances, species_as=species_as)
+    if species_as is not None:
+        raise PlasticityError(f"species_as: only for an imported SBML model (model=from_sbml(...)), got {species_as!r}")
     s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp, model=model)
     start = min(s.regimen.start_h, 0.0, *(e.time_h for e in s.flat.events if math.isfinite(e.time_h)))
     grid = time_grid(start, hours, times)

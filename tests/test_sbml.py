@@ -7,6 +7,7 @@ import pytest
 
 import simulator
 from simulator import PlasticityError, Tolerances
+from simulator._errors import SBMLUnsupportedError
 from simulator._sbml import READOUT_PREFIX, sbml_errors
 from simulator.cli import main
 
@@ -129,6 +130,27 @@ ANTIMONY = {
         E1: at time >= 3: S = S + 4
         E2: at time >= 6.5: kin = 0.2
     """,
+    "state_events_delays_priorities": """
+        J1: -> S; kin
+        J2: S -> ; kout*S
+        S = 1; kin = 1; kout = 0.5; n = 0
+        E1: at S > 1.5, t0=false: S = S - 1, n = n + 1
+        E2: at 0.5 after time >= 4, priority = 2: kin = 2
+        E3: at time >= 4, priority = 1: kout = kout * 2
+        E4: at time > 7, persistent=false: S = 0.1
+    """,
+    "piecewise_time_and_rules": """
+        x' = piecewise(1, time < 3, -0.5*x) + 0.1*sin(time)
+        y := x^2 + floor(time)
+        x = 0.5
+    """,
+    "compartment_resized_by_event": """
+        compartment C = 2
+        species A in C, B in C
+        J1: A -> B; k*A*C
+        A = 3; B = 0; k = 0.7
+        E1: at time >= 2: C = 0.5
+    """,
     "compartments": """
         compartment C1 = 2, C2 = 0.5
         species A in C1, B in C2
@@ -158,7 +180,7 @@ def test_import_antimony_models_match_roadrunner(name):
     ref = rr_run(xml, times, [f"[{c}]" if c in conc else c for c in cols])
     for i, c in enumerate(cols):
         assert close(ours[c].to_numpy(), ref[:, i + 1], 1e-6, 10 * TIGHT.atol) <= 0, c
-    assert np.ptp(ours[cols[0]].to_numpy()) > 0  # it moved
+    assert any(np.ptp(ours[c].to_numpy()) > 0 for c in cols)  # it moved
 
 
 def test_compartment_volumes_scale_concentration_changes():
@@ -169,18 +191,44 @@ def test_compartment_volumes_scale_concentration_changes():
     assert np.allclose(total, total.iloc[0], rtol=1e-8)
 
 
+def test_species_in_both_bases_match_roadrunner():
+    xml = antimony_sbml(ANTIMONY["compartment_resized_by_event"])
+    model = simulator.from_sbml(xml)
+    times = np.linspace(0.0, 5.0, 21)
+    for basis, sel in (("amount", "{}"), ("concentration", "[{}]")):
+        ours = simulator.simulate(model=model, hours=5.0, times=times, tolerances=TIGHT, species_as=basis).timecourse
+        ref = rr_run(xml, times, [sel.format("A"), sel.format("B")])
+        for i, c in enumerate(["A", "B"]):
+            assert close(ours[c].to_numpy(), ref[:, i + 1], 1e-6, 10 * TIGHT.atol) <= 0, (basis, c)
+    amount = simulator.simulate(model=model, hours=5.0, times=times, species_as="amount").timecourse
+    conc = simulator.simulate(model=model, hours=5.0, times=times).timecourse  # declared: concentrations
+    assert np.allclose(amount["A"], conc["A"] * conc["C"], rtol=1e-12)
+    # at 2 h the event shrinks C from 2 to 0.5: the concentration jumps about 4-fold, the amount does not jump
+    assert conc["A"].iloc[8] > 3 * conc["A"].iloc[7] and amount["A"].iloc[8] < amount["A"].iloc[7]
+    with pytest.raises(PlasticityError, match="species_as"):
+        simulator.simulate(model=model, hours=1.0, species_as="moles")
+    with pytest.raises(PlasticityError, match="species_as"):
+        simulator.simulate([], hours=1.0, species_as="amount")
+
+
 @pytest.mark.parametrize(
-    "text, element",
+    "text, element, feature",
     [
-        ("x' = -k*x\nx = 1; k = 1\nE9: at x < 0.5: k = 2", "E9"),
-        ("x' = -k*delay(x, 1)\nx = 1; k = 1", "rate rule for 'x'"),
-        ("x' = -k*x + time\nx = 1; k = 1", "rate rule for 'x'"),
-        ("x' = -k*x\nx = 1; k = 1\nE3: at time >= 2: x = 5", "E3"),
+        ("x' = -k*delay(x, 1)\nx = 1; k = 1", "rate rule for 'x'", "delay"),
     ],
 )
-def test_unsupported_constructs_name_the_element(text, element):
-    with pytest.raises(PlasticityError, match=element):
+def test_unsupported_constructs_name_the_element(text, element, feature):
+    with pytest.raises(SBMLUnsupportedError, match=element) as info:
         simulator.from_sbml(antimony_sbml(text))
+    assert feature in info.value.feature
+
+
+def test_fast_reaction_is_refused_before_conversion():
+    doc = libsbml.readSBMLFromString(antimony_sbml("J1: S -> P; k*S\nS = 1; P = 0; k = 1"))
+    doc.setLevelAndVersion(3, 1, False)
+    doc.getModel().getReaction("J1").setFast(True)
+    with pytest.raises(SBMLUnsupportedError, match="reaction 'J1'.*fast"):
+        simulator.from_sbml(libsbml.writeSBMLToString(doc))
 
 
 def test_algebraic_rule_is_rejected():
@@ -189,7 +237,7 @@ def test_algebraic_rule_is_rejected():
     rule.setMetaId("alg1")
     rule.setMath(libsbml.parseL3Formula("x + y - 1"))
     doc.getModel().getParameter("y").setConstant(False)
-    with pytest.raises(PlasticityError, match="algebraic rule.*alg1"):
+    with pytest.raises(SBMLUnsupportedError, match="algebraic rule.*alg1"):
         simulator.from_sbml(libsbml.writeSBMLToString(doc))
 
 
