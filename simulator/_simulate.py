@@ -374,9 +374,9 @@ class Result:
 
         fig = plot_result(self, vehicle=vehicle)
         if path is not None:
-            from ._io import atomic_write
+            from ._plot import save_figure
 
-            atomic_write(path, lambda tmp: fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png"))
+            save_figure(fig, path)  # atomic, fixed metadata: the same figure gives the same bytes
         return fig
 
     def save(self, path: str | Path) -> Path:
