@@ -7,8 +7,9 @@ Run from the repository root:
     python scripts/calibrate.py --write    # ... and write the fitted values into models/pathway.toml
 
 The objective is `simulator.validate()` itself, so the fit and `plasticity validate` can never
-disagree about a target: one residual per target of literature.md section 10 that a parameter of
-the loop can move (items 4-18; the PK items belong to the compound files), zero inside the
+disagree about a target: one residual per calibration-set target (models/validation.toml `set`)
+of literature.md section 10 that a parameter of the loop can move (items 4-18; the PK items belong
+to the compound files); the prediction set is never evaluated here, zero inside the
 accepted range and the distance outside it in units of the range width, (R) targets weighted 1
 and (C) targets 0.5, with a margin of 5% of each range so no target is left on an edge. Only
 parameters whose source starts with "calibrated" are free, each within its plausible range from
@@ -54,6 +55,14 @@ WEIGHT = {"R": 1.0, "C": 0.5}
 MARGIN = 0.05
 
 
+def calibration_ids(items: list[int]) -> list[str]:
+    """Ids of the calibration-set targets of `items` (models/validation.toml `set`); prediction targets are never fitted."""
+    from simulator._validation import load_targets
+
+    targets, _ = load_targets()
+    return [t.id for t in targets if t.item in items and t.set == "calibration"]
+
+
 def free_parameters() -> dict[str, tuple[float, float, float]]:
     """name -> (value, low, high) for every pathway parameter marked calibrated (not "calibrated by hand")."""
     out = {}
@@ -83,20 +92,20 @@ def band_residuals(table: pd.DataFrame) -> np.ndarray:
     return np.array(res)
 
 
-def evaluate(items: list[int], params: dict[str, float]) -> np.ndarray:
+def evaluate(items: list[str], params: dict[str, float]) -> np.ndarray:
     try:
         return band_residuals(simulator.validate(items, params=params))
     except simulator.PlasticityError:
         return np.full(len(band_residuals(simulator.validate(items))), 10.0)
 
 
-def residuals_at(items: list[int], fixed: dict[str, float], names: list[str], x: np.ndarray) -> np.ndarray:
+def residuals_at(items: list[str], fixed: dict[str, float], names: list[str], x: np.ndarray) -> np.ndarray:
     """Band residuals with `names` at exp(x) (log-parameters) and the rest at `fixed`."""
     return evaluate(items, {**fixed, **dict(zip(names, np.exp(x)))})
 
 
 def fit_stage(
-    items: list[int], names: list[str], free: dict[str, tuple[float, float, float]], fixed: dict[str, float], max_iterations: int, workers: int
+    items: list[str], names: list[str], free: dict[str, tuple[float, float, float]], fixed: dict[str, float], max_iterations: int, workers: int
 ) -> dict[str, float]:
     """One bounded least-squares stage over `names`; returns their fitted values."""
     x0 = np.log([free[n][0] for n in names])
@@ -131,7 +140,7 @@ def fit_stage(
 
 def report(params: dict[str, float] | None = None) -> int:
     """Print the judged targets; returns the number of (R) misses."""
-    table = simulator.validate(CULTURE_ITEMS + INVIVO_ITEMS, params=params or {})
+    table = simulator.validate(calibration_ids(CULTURE_ITEMS + INVIVO_ITEMS), params=params or {})
     judged = table[table["status"].isin(["pass", "miss"])]
     for r in judged.itertuples():
         print(f"  {'ok  ' if r.status == 'pass' else 'MISS'} {r.id:<4} ({r.confidence}) {r.title[:58]:<58} {r.simulated:10.4g}   [{r.low:g}, {r.high:g}]")
@@ -170,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     r_miss = report()
     if args.check:
         return 1 if r_miss else 0
-    values = fit_stage(CULTURE_ITEMS, [n for n in names if n in CULTURE_PARAMS], free, {}, args.max_iterations, args.workers)
-    values.update(fit_stage(INVIVO_ITEMS, [n for n in names if n not in CULTURE_PARAMS], free, values, args.max_iterations, args.workers))
+    values = fit_stage(calibration_ids(CULTURE_ITEMS), [n for n in names if n in CULTURE_PARAMS], free, {}, args.max_iterations, args.workers)
+    values.update(fit_stage(calibration_ids(INVIVO_ITEMS), [n for n in names if n not in CULTURE_PARAMS], free, values, args.max_iterations,
+                            args.workers))
     print("fitted values:")
     report(values)
     changed = {n: v for n, v in values.items() if not math.isclose(v, free[n][0], rel_tol=1e-3)}

@@ -17,11 +17,12 @@ from ._errors import ModelFileError, PlasticityError
 FILE = "validation.toml"
 CONFIDENCE = ("R", "C")
 SKIP_KINDS = {"out_of_scope": "out of scope", "unavailable": "not run"}
+SETS = ("calibration", "prediction")  # fitted by scripts/calibrate.py, or never seen by it
 TIME_UNITS = {"h": 1.0, "min": 60.0, "d": 1.0 / 24.0}
 CONC_UNITS = {"nM": 1.0, "uM": 1e-3}
 EXPERIMENT_KEYS = {"regimen", "species", "hours", "step_min", "genotype", "cut", "scale", "clamp", "params"}
-TARGET_KEYS = {"id", "item", "title", "confidence", "kind", "experiment", "reference", "range", "expected", "unit", "source", "note", "reason", "factor"}
-COLUMNS = ["id", "item", "title", "confidence", "expected", "simulated", "low", "high", "unit", "status", "source", "note"]
+TARGET_KEYS = {"id", "item", "set", "title", "confidence", "kind", "experiment", "reference", "range", "expected", "unit", "source", "note", "reason", "factor"}
+COLUMNS = ["id", "item", "set", "title", "confidence", "expected", "simulated", "low", "high", "unit", "status", "source", "note"]
 
 
 # ------------------------------------------------------------------------------------------ observation models on arrays
@@ -112,21 +113,26 @@ def preexisting_elimination(tc: pd.DataFrame, start_h: float = 0.0) -> tuple[np.
 
     Longitudinal imaging counts the loss of spines seen at an earlier session (Pryazhnikov 2018 Sci
     Rep 8:6464: "elimination of pre-existing spines"), so spines formed after the drug do not enter
-    it. The cohort is followed through the two pools with the run's own rates, taken as constant
-    between output times (an exact step for the linear cohort equations).
+    it. The cohort is followed through the three pools (new -> maturing -> stable) with the run's own
+    rates, taken as constant between output times (an exact step of the linear cohort equations).
     """
+    from scipy.linalg import expm
+
     t = tc["time_h"].to_numpy()
     keep = t >= start_h
     t = t[keep]
-    kn, ks, st = (_col(tc, c)[keep] / 24.0 for c in ("new_spine_loss_rate", "stable_spine_loss_rate", "spine_stabilisation_rate"))
-    n, s = np.empty_like(t), np.empty_like(t)
-    n[0], s[0] = _col(tc, "spine_new")[keep][0], _col(tc, "spine_stable")[keep][0]
-    for i in range(1, len(t)):
-        dt, a, b, c = t[i] - t[i - 1], kn[i - 1] + st[i - 1], ks[i - 1], st[i - 1]
-        ea, eb = math.exp(-a * dt), math.exp(-b * dt)
-        n[i] = n[i - 1] * ea
-        s[i] = s[i - 1] * eb + c * n[i - 1] * ((eb - ea) / (a - b) if abs(a - b) > 1e-12 else dt * ea)
-    return t, 24.0 * (kn * n + ks * s) / (n + s)
+    rate = {c: _col(tc, c)[keep] / 24.0 for c in ("new_spine_loss_rate", "spine_stabilisation_rate", "maturing_spine_loss_rate",
+                                                  "spine_consolidation_rate", "stable_spine_loss_rate")}
+    pools = np.empty((len(t), 3))
+    pools[0] = [_col(tc, c)[keep][0] for c in ("spine_new", "spine_maturing", "spine_stable")]
+    losses = np.empty((len(t), 3))
+    for i in range(len(t)):
+        kn, st, km, kc, ks = (rate[c][i] for c in rate)
+        losses[i] = (kn, km, ks)
+        if i + 1 < len(t):
+            a = np.array([[-(kn + st), 0.0, 0.0], [st, -(km + kc), 0.0], [0.0, kc, -ks]])
+            pools[i + 1] = expm(a * (t[i + 1] - t[i])) @ pools[i]
+    return t, 24.0 * np.sum(losses * pools, axis=1) / np.sum(pools, axis=1)
 
 
 def ec50(concentrations, responses, level: float | None = None) -> float:
@@ -185,6 +191,7 @@ class Target:
     note: str = ""
     reason: str = ""
     options: dict = field(default_factory=dict)
+    set: str = "calibration"
 
 
 def _experiment(name: str, e: object) -> Experiment:
@@ -264,6 +271,8 @@ def _target(i: int, row: object, experiments: Mapping[str, Experiment]) -> Targe
             raise ModelFileError(FILE, f"{where}.{req}", "missing")
     if row["confidence"] not in CONFIDENCE:
         raise ModelFileError(FILE, f"{where}.confidence", f"expected 'R' or 'C', got {row['confidence']!r}")
+    if row.get("set") not in SETS:
+        raise ModelFileError(FILE, f"{where}.set", f"expected one of {', '.join(SETS)}, got {row.get('set')!r}")
     kind = row["kind"]
     opts = {k: v for k, v in row.items() if k not in TARGET_KEYS}
     if kind in SKIP_KINDS:
@@ -293,7 +302,7 @@ def _target(i: int, row: object, experiments: Mapping[str, Experiment]) -> Targe
             raise ModelFileError(FILE, f"{where}.unit", f"a concentration needs one of {sorted(CONC_UNITS)}, got {unit!r}")
     return Target(str(row["id"]), int(row["item"]), str(row["title"]), row["confidence"], kind, str(row["expected"]), str(row["source"]),
                   str(row.get("unit", "")), low, high, row.get("experiment"), row.get("reference"), str(row.get("note", "")),
-                  str(row.get("reason", "")), {**opts, "factor": row.get("factor", 1.0)})
+                  str(row.get("reason", "")), {**opts, "factor": row.get("factor", 1.0)}, str(row["set"]))
 
 
 def load_targets(path: str | Path | None = None) -> tuple[list[Target], dict[str, Experiment]]:
@@ -464,11 +473,18 @@ def _select(targets: list[Target], ids: Iterable[str] | None) -> list[Target]:
     return out
 
 
+def pass_rates(df: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """(passes, targets judged) per set: the calibration set's rate says how well the fit went, the
+    prediction set's how well the model predicts what it was never fitted to."""
+    judged = df[df["status"].isin(["pass", "miss"])]
+    return {s: (int((judged[judged["set"] == s]["status"] == "pass").sum()), int((judged["set"] == s).sum())) for s in SETS}
+
+
 def validate(ids: Iterable[str] | None = None, *, params: Mapping[str, float] | None = None, path: str | Path | None = None,
              runner_factory: Callable[..., Runner] = Runner, _details: dict | None = None) -> pd.DataFrame:
     """Run the validation targets (all, or those whose id or item number is in `ids`) and judge each one.
 
-    Returns a DataFrame with id, item, title, confidence, expected, simulated, low, high, unit, status
+    Returns a DataFrame with id, item, set ("calibration" or "prediction"), title, confidence, expected, simulated, low, high, unit, status
     ("pass" / "miss" / "not run" / "out of scope"), source and note. `params` overrides model parameters in every run.
     """
     targets, experiments = load_targets(path)
@@ -487,7 +503,7 @@ def validate(ids: Iterable[str] | None = None, *, params: Mapping[str, float] | 
                     note = f"{why}. {t.reason} {note}".strip() if t.reason else f"{why}. {note}".strip()
             except PlasticityError as exc:
                 status, note = "not run", f"not run: {exc}"
-        rows.append({"id": t.id, "item": t.item, "title": t.title, "confidence": t.confidence, "expected": t.expected, "simulated": sim,
+        rows.append({"id": t.id, "item": t.item, "set": t.set, "title": t.title, "confidence": t.confidence, "expected": t.expected, "simulated": sim,
                      "low": t.low, "high": t.high, "unit": t.unit, "status": status, "source": t.source, "note": note})
     if _details is not None:
         _details["runner"] = runner

@@ -216,18 +216,23 @@ def test_calibration_rerun_reproduces_the_shipped_parameters():
 
 
 def test_preexisting_elimination_follows_the_cohort_exactly():
-    """Constant rates: the cohort's new pool decays as exp(-(kn + st) t); at t = 0 the rate is the population's."""
+    """Constant rates: the cohort's pools follow the closed-form solution of new -> maturing -> stable."""
     t = np.linspace(0.0, 240.0, 41)
-    kn, ks, st = 0.3, 0.002, 0.1  # per day
-    n0, s0 = 0.02, 0.98
-    tc = pd.DataFrame({"time_h": t, "new_spine_loss_rate": kn, "stable_spine_loss_rate": ks, "spine_stabilisation_rate": st,
-                       "spine_new": n0, "spine_stable": s0})
+    kn, st, km, kc, ks = 0.3, 0.1, 0.05, 0.006, 0.0002  # per day
+    n0, m0, s0 = 0.0125, 0.0224, 0.9651
+    tc = pd.DataFrame({"time_h": t, "new_spine_loss_rate": kn, "spine_stabilisation_rate": st, "maturing_spine_loss_rate": km,
+                       "spine_consolidation_rate": kc, "stable_spine_loss_rate": ks, "spine_new": n0, "spine_maturing": m0, "spine_stable": s0})
     times, rate = V.preexisting_elimination(tc)
     d = times / 24.0
-    n = n0 * np.exp(-(kn + st) * d)
-    s = s0 * np.exp(-ks * d) + st * n0 * (np.exp(-ks * d) - np.exp(-(kn + st) * d)) / (kn + st - ks)
-    np.testing.assert_allclose(rate, (kn * n + ks * s) / (n + s), rtol=1e-12)
-    assert rate[0] == pytest.approx(kn * n0 + ks * s0)
+    a, b, c = kn + st, km + kc, ks
+    n = n0 * np.exp(-a * d)
+    m = m0 * np.exp(-b * d) + st * n0 * (np.exp(-b * d) - np.exp(-a * d)) / (a - b)
+    # stable: s' = kc m - c s, solved term by term
+    s = s0 * np.exp(-c * d)
+    s += kc * (m0 - st * n0 / (a - b)) * (np.exp(-c * d) - np.exp(-b * d)) / (b - c)
+    s += kc * st * n0 / (a - b) * (np.exp(-c * d) - np.exp(-a * d)) / (a - c)
+    np.testing.assert_allclose(rate, (kn * n + km * m + ks * s) / (n + m + s), rtol=1e-9)
+    assert rate[0] == pytest.approx(kn * n0 + km * m0 + ks * s0)
     assert np.all(np.diff(rate) < 0)  # the labile part of the cohort is used up; nothing new joins it
 
 
