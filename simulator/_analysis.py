@@ -116,6 +116,8 @@ def metrics(result, column: str = SPINE_GAIN, *, after_h: float = 0.0) -> dict[s
     """
     tc = result.timecourse
     t = tc["time_h"].to_numpy()
+    if column == SPINE_GAIN and "spine_density" not in tc:  # an imported model: name one of its own columns
+        raise UnknownNameError("readout", column, list(tc.columns[1:]), context="metrics of an imported model (spine_gain is the built-in model's)")
     if column == SPINE_GAIN:
         veh = result.vehicle.timecourse["spine_density"].to_numpy()
         y, base = 100.0 * (tc["spine_density"].to_numpy() - veh) / veh, 0.0

@@ -389,30 +389,33 @@ def time_unit(libsbml, model, source: str) -> tuple[float | None, str]:
 
 
 def to_dose_events(model: ImportedModel, values: dict[str, float]) -> tuple[list[DoseEvent], str | None]:
-    """Events the batched engine can run: `time >= c` triggers with constant assignments to parameters
-    or `x = x + c` to integrated states. Returns (events, None) or ([], why not)."""
+    """Events the batched engine can run exactly: a `time >= c` trigger (c a number) without delay or priority,
+    whose assignments set a parameter to a number or add a number to an integrated quantity (for a species
+    held as an amount, in a compartment of fixed size). Returns (events, None) or ([], why not)."""
     found = []
+    fixed = {p for p in model.params if p not in {model.targets[v][1] for e in model.sbml_events for v, _ in e.assignments}}
     for ev in model.sbml_events:
         trig = ev.trigger
-        if not (isinstance(trig, (sp.GreaterThan, sp.StrictGreaterThan)) and trig.lhs == TIME and trig.rhs.is_number):
-            return [], f"event '{ev.id}' has trigger {trig}; the batched engine runs time triggers (time >= c) only"
+        if not (isinstance(trig, sp.GreaterThan) and trig.lhs == TIME and trig.rhs.is_number):
+            return [], f"event '{ev.id}' has trigger {trig}; the batched engine runs 'time >= number' triggers only"
         if ev.delay is not None or ev.priority is not None:
             return [], f"event '{ev.id}' has a delay or a priority"
         when = float(trig.rhs)
+        if when <= 0 and ev.initial_value:
+            continue  # true from the start and never false again: it never fires
         for var, e in ev.assignments:
             kind, name, size = model.targets[var]
-            if kind == "param" and size is None and not (e.free_symbols - {sp.Symbol(p) for p in model.params if p not in model.inputs}):
-                found.append((when, name, "input", e))
-            elif kind == "state" and size is None:
-                delta = sp.expand(e - sp.Symbol(var))
-                if delta.free_symbols:
-                    return [], f"event '{ev.id}' sets state '{var}' to {e}; the batched engine adds constants to states only"
-                found.append((when, name, "state", delta))
-            else:
-                return [], f"event '{ev.id}' assigns '{var}', a species amount or a rule variable"
+            if kind == "param" and size is None and e.is_number:
+                found.append((when, name, "input", float(e)))
+                continue
+            delta = sp.expand(e - sp.Symbol(var))
+            if kind != "state" or not delta.is_number:
+                return [], f"event '{ev.id}' sets '{var}' to {e}; the batched engine sets parameters to numbers and adds numbers to states"
+            if size is not None and size.name not in fixed:
+                return [], f"event '{ev.id}' changes species '{var}' in compartment '{size.name}', whose size changes"
+            found.append((when, name, "state", float(delta) * (values[size.name] if size is not None else 1.0)))
     events, current = [], dict(values)
-    for when, name, kind, e in sorted(found, key=lambda f: f[0]):
-        v = float(e.xreplace({sp.Symbol(k): sp.Float(x, 17) for k, x in current.items()}))
+    for when, name, kind, v in sorted(found, key=lambda f: f[0]):
         if kind == "input":
             events.append(DoseEvent(when, name, "input", v - current[name], (), (), f"sbml event -> {name}"))
             current[name] = v

@@ -99,10 +99,16 @@ def local_sensitivity(
     rel_step: float = 1e-3,
     floor: float = 1e-6,
     overrides: dict | None = None,
+    model=None,
 ) -> Sensitivity:
     """Normalised sensitivities d ln(readout) / d ln(param) at `times` (central differences in
     log-parameter, all 2k runs in one batch). A readout with |value| < `floor` gets 0 (no effect
-    to be relative to), not a division blow-up. Default parameters: every pathway parameter."""
+    to be relative to), not a division blow-up. Default parameters: every pathway parameter
+    (for an imported `model`: every non-zero parameter that no event changes; `readout` is one of its columns)."""
+    if model is not None:
+        from ._sbml_batch import local_sensitivity_imported
+
+        return local_sensitivity_imported(model, readout=readout, params=params, times=times, rel_step=rel_step, floor=floor)
     s = _setup(regimen, species, overrides, None)
     names = _names(s, params, need_range=False)
     base = np.array([s.values[n] for n in names])

@@ -610,6 +610,7 @@ def sweep(
     clamp: Iterable[Clamp] | Clamp = (),
     tolerances: Tolerances = Tolerances(),
     progress: bool = False,
+    model=None,
 ):
     """Run one regimen over many members; returns a DataFrame, one row per member.
 
@@ -623,7 +624,17 @@ def sweep(
     `scheduler`: None (local process pool of `workers`), a Dask scheduler address or a Client.
     `trajectories=True` returns (table, trajectories): an xarray Dataset (member x time) if xarray is
     installed, else a long DataFrame.
+    `model` (from `from_sbml`) sweeps an imported model's parameters instead, on the same batched engine:
+    one row per member with each changing column's peak, time of peak and final value.
     """
+    if model is not None:
+        from ._sbml_batch import sweep_imported
+
+        if regimen or out is not None or scheduler is not None or metrics is not None:
+            raise PlasticityError("sweep: with model= give vary/design/n/seed/population/hours/tolerances only "
+                                  "(no regimen, out, scheduler or metrics)")
+        return sweep_imported(model, vary=vary, design=design, n=n, seed=seed, population=population, hours=hours,
+                              tolerances=tolerances, trajectories=trajectories)
     _check_seed(seed)  # the checks that need no model first: a bad --n or --seed is refused at once
     if design in DESIGNS and design != "grid":
         _count(n, design)

@@ -7,7 +7,7 @@ import pytest
 
 import simulator
 from simulator import PlasticityError, Tolerances
-from simulator._errors import SBMLUnsupportedError
+from simulator._errors import SBMLError, SBMLLimitError, SBMLUnsupportedError
 from simulator._sbml import READOUT_PREFIX, sbml_errors
 from simulator.cli import main
 
@@ -264,3 +264,191 @@ def test_cli_export_and_show_model(tmp_path, capsys):
     assert err.count("\n") == 1 and "Did you mean 'rat'" in err
     assert main(["export", "--format", "cellml", "-o", str(out)]) == 2
     assert main(["show-model", "--dose", "ketamine 10 mg/kg xx"]) == 2
+
+
+# ------------------------------------------------------------------ hostile and odd SBML (issue 16): typed errors, no crashes
+def sbml_doc(body: str, model_attrs: str = "", prolog: str = "") -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n{prolog}<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" '
+            f'version="2"><model id="m" {model_attrs}>{body}</model></sbml>')
+
+
+MATHML = 'xmlns="http://www.w3.org/1998/Math/MathML"'
+
+
+def decay_model(k: str, model_attrs: str = "", extra_params: str = "", rate: str = "<apply><times/><cn>-1</cn><ci>k</ci><ci>x</ci></apply>") -> str:
+    return sbml_doc(
+        f'<listOfParameters><parameter id="x" value="1" constant="false"/><parameter id="k" value="{k}" constant="true"/>{extra_params}'
+        f'</listOfParameters><listOfRules><rateRule variable="x"><math {MATHML}>{rate}</math></rateRule></listOfRules>',
+        model_attrs,
+    )
+
+
+def test_infinite_and_nan_constants_compile():
+    # a <cn> INF in a rate law printed as math.inf in the generated code (NameError); now it is np.inf
+    rate = ("<apply><times/><cn>-1</cn><ci>x</ci><piecewise><piece><cn>1</cn><apply><lt/><ci>x</ci><infinity/></apply></piece>"
+            "<otherwise><notanumber/></otherwise></piecewise></apply>")
+    model = simulator.from_sbml(decay_model("1", rate=rate, extra_params='<parameter id="q" value="NaN" constant="true"/>'))
+    tc = simulator.simulate(model=model, hours=1.0, times=[0, 1]).timecourse
+    assert tc["x"].iloc[-1] == pytest.approx(np.exp(-1), rel=1e-6)
+    assert np.isnan(tc["q"]).all()  # nothing depends on q: reported as what it is
+    from simulator._codegen import compile_model
+
+    assert compile_model(model).rhs(0.0, np.array([1.0]), model_param_vector(model))[0] == pytest.approx(-1.0)
+
+
+def model_param_vector(model) -> np.ndarray:
+    return np.array([model.values[p] for p in model.params])
+
+
+def test_deep_math_and_recursive_functions_are_limits_not_recursion_errors():
+    deep = "<apply><plus/>" * 5000 + "<cn>1</cn>" + "<cn>1</cn></apply>" * 5000
+    text = decay_model("1", rate=deep)
+    with pytest.raises(SBMLLimitError, match=r"rateRule 'x'.*nested more than 200 levels.*MAX_MATH_DEPTH"):
+        simulator.from_sbml(text)
+    rec = sbml_doc(
+        f'<listOfFunctionDefinitions><functionDefinition id="f"><math {MATHML}><lambda><bvar><ci>y</ci></bvar>'
+        f'<apply><ci>g</ci><ci>y</ci></apply></lambda></math></functionDefinition><functionDefinition id="g"><math {MATHML}>'
+        f'<lambda><bvar><ci>y</ci></bvar><apply><ci>f</ci><ci>y</ci></apply></lambda></math></functionDefinition>'
+        f'</listOfFunctionDefinitions><listOfParameters><parameter id="p" constant="false"/></listOfParameters><listOfRules>'
+        f'<assignmentRule variable="p"><math {MATHML}><apply><ci>f</ci><cn>1</cn></apply></math></assignmentRule></listOfRules>'
+    )
+    with pytest.raises(SBMLError, match=r"function definition '[fg]'.*calls itself"):
+        simulator.from_sbml(rec)
+
+
+@pytest.mark.parametrize("math", ["<apply><divide/><cn>1</cn><cn>0</cn></apply>", "<apply><ln/><cn>-1</cn></apply>"])
+def test_non_finite_initial_values_are_refused_naming_the_element(math):
+    # 1/0 and ln(-1) gave 'TypeError: Cannot convert complex to float'
+    text = sbml_doc(
+        f'<listOfParameters><parameter id="x" value="1" constant="false"/><parameter id="k" constant="true"/></listOfParameters>'
+        f'<listOfInitialAssignments><initialAssignment symbol="k"><math {MATHML}>{math}</math></initialAssignment></listOfInitialAssignments>'
+        f'<listOfRules><rateRule variable="x"><math {MATHML}><apply><times/><cn>-1</cn><ci>k</ci><ci>x</ci></apply></math></rateRule></listOfRules>'
+    )
+    with pytest.raises(SBMLUnsupportedError, match=r"initial value of 'k'.*non-finite"):
+        simulator.from_sbml(text)
+
+
+@pytest.mark.parametrize("units, hours_per_unit", [('timeUnits="second"', 1 / 3600), ('timeUnits="minute"', 1 / 60), ("", 1.0)])
+def test_time_units_are_converted_to_hours(units, hours_per_unit):
+    # k = 1 per model time unit: after 1 h, x = exp(-1 h / (hours per unit)); 'second' used to be ignored (hours=1 ran 1 s)
+    model = simulator.from_sbml(decay_model("0.001", units))
+    res = simulator.simulate(model=model, hours=1.0, times=[0.0, 0.5, 1.0], tolerances=TIGHT)
+    assert res.timecourse["x"].iloc[-1] == pytest.approx(np.exp(-0.001 / hours_per_unit), rel=1e-7)
+    assert res.provenance["hours_per_model_time_unit"] == pytest.approx(hours_per_unit)
+    assert res.provenance["time_unit"] == (units.split('"')[1] if units else "undeclared (read as hours)")
+
+
+def test_a_parameter_named_like_time_is_a_parameter():
+    # '__time__' (and 't') used to be taken for model time
+    for pid in ("__time__", "t"):
+        text = sbml_doc(
+            f'<listOfParameters><parameter id="x" value="0" constant="false"/><parameter id="{pid}" value="5" constant="true"/>'
+            f'</listOfParameters><listOfRules><rateRule variable="x"><math {MATHML}><apply><plus/><ci>{pid}</ci>'
+            f'<csymbol encoding="text" definitionURL="http://www.sbml.org/sbml/symbols/time">time</csymbol></apply></math>'
+            f'</rateRule></listOfRules>'
+        )
+        tc = simulator.simulate(model=simulator.from_sbml(text), hours=2.0, times=[0, 2], tolerances=TIGHT).timecourse
+        assert tc["x"].iloc[-1] == pytest.approx(5 * 2 + 2**2 / 2, rel=1e-8), pid
+
+
+def test_ten_thousand_species_is_refused_at_once():
+    import time
+
+    species = "".join(f'<species id="s{i}" compartment="c" initialConcentration="1" hasOnlySubstanceUnits="false" '
+                      f'boundaryCondition="false" constant="false"/>' for i in range(10_000))
+    text = sbml_doc(f'<listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments><listOfSpecies>{species}</listOfSpecies>')
+    start = time.perf_counter()
+    with pytest.raises(SBMLLimitError, match="10,001 components.*MAX_SBML_COMPONENTS = 3,000"):
+        simulator.from_sbml(text)
+    assert time.perf_counter() - start < 10
+
+
+def test_malformed_xml_and_entities_are_typed_errors_naming_file_and_line(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    laughs = '<!ENTITY a0 "aaaaaaaaaa">' + "".join(f'<!ENTITY a{i} "' + f"&a{i - 1};" * 10 + '">' for i in range(1, 10))
+    cases = {
+        "truncated.xml": decay_model("1")[:-40],
+        "laughs.xml": sbml_doc("", prolog="<!DOCTYPE sbml [" + laughs + "]>\n").replace('id="m"', 'id="m" name="&a9;"'),  # 10^10 bytes
+        "external.xml": sbml_doc("", prolog=f'<!DOCTYPE sbml [<!ENTITY x SYSTEM "file://{secret}">]>\n').replace('id="m"', 'id="m" name="&x;"'),
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(SBMLError, match=rf"sbml import \({name}\): line \d+: ") as info:
+            simulator.from_sbml(path)
+        assert "TOP-SECRET" not in str(info.value)
+
+
+def test_repeated_output_times_are_refused_clearly():
+    # the built-in model crashed in SciPy ('t_eval not properly sorted'); both paths now say what is wrong
+    model = simulator.from_sbml(decay_model("1"))
+    for kw in ({"model": model}, {}):
+        with pytest.raises(PlasticityError, match="times: 1 h is given more than once"):
+            simulator.simulate(hours=2.0, times=[0, 1, 1, 2], **kw)
+
+
+# ------------------------------------------------------------------ imported models are first-class
+@pytest.fixture(scope="module")
+def events_model():
+    return simulator.from_sbml(antimony_sbml(ANTIMONY["events"]))
+
+
+def test_imported_plot_draws_its_own_columns(events_model, tmp_path):
+    res = simulator.simulate(model=events_model, hours=10.0)
+    fig = res.plot(tmp_path / "m.png")
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert "S" in labels and "kin" in labels  # what changes: S, and kin (set by an event)
+    assert (tmp_path / "m.png").stat().st_size > 0
+    with pytest.raises(PlasticityError, match="column"):
+        res.plot(columns=["bdnf"])
+
+
+def test_imported_metrics_compare_with_the_models_own_run_without_events(events_model):
+    res = simulator.simulate(model=events_model, hours=10.0)
+    base = res.vehicle.timecourse
+    assert base["kin"].nunique() == 1 and res.timecourse["kin"].iloc[-1] == pytest.approx(0.2)  # the baseline has no events
+    m = simulator.metrics(res, "S")
+    # without events S relaxes from 1 towards kin/kout = 2: S(t) = 2 - exp(-kout t); the metric's baseline is that run's
+    # start, not any built-in vehicle
+    assert base["S"].iloc[-1] == pytest.approx(2.0 - np.exp(-5.0), rel=1e-6)
+    peak = res.timecourse["S"].max()
+    assert m["peak"] == pytest.approx(peak) and m["time_to_peak"] == pytest.approx(3.0)
+    with pytest.raises(PlasticityError, match="spine_gain"):
+        simulator.metrics(res)
+    with pytest.raises(PlasticityError, match="spine_density"):
+        res.spine_gain(5)
+    no_events = simulator.simulate(model=simulator.from_sbml(antimony_sbml(ANTIMONY["michaelis_menten"])), hours=2.0)
+    with pytest.raises(PlasticityError, match="no events"):
+        simulator.metrics(no_events, "S")
+
+
+def test_imported_sweep_runs_on_the_batched_engine_and_agrees_with_simulate(events_model):
+    from simulator._batch import engine
+
+    df = simulator.sweep(model=events_model, vary={"kout": [0.25, 0.5, 1.0]}, hours=10.0)
+    assert list(df["status"]) == ["ok"] * 3 and engine() in ("native", "scipy")
+    for _, row in df.iterrows():
+        ref = simulator.simulate(model=events_model, hours=10.0, params={"kout": row["kout"]}, tolerances=TIGHT).timecourse
+        assert row["S_end"] == pytest.approx(ref["S"].iloc[-1], rel=1e-5)
+        assert row["S_peak"] == pytest.approx(ref["S"].max(), rel=1e-5) and row["S_peak_h"] == pytest.approx(ref["time_h"][ref["S"].idxmax()])
+    assert df["S_end"].is_monotonic_decreasing  # faster loss, less S
+    with pytest.raises(PlasticityError, match="kin"):  # an event sets kin: varying it would be overwritten
+        simulator.sweep(model=events_model, vary={"kin": [1, 2]}, hours=10.0)
+    state_trigger = simulator.from_sbml(antimony_sbml(ANTIMONY["state_events_delays_priorities"]))
+    with pytest.raises(PlasticityError, match="batched engine"):
+        simulator.sweep(model=state_trigger, vary={"kout": [0.5, 1.0]}, hours=10.0)
+
+
+def test_imported_local_sensitivity(events_model):
+    times = [2.0, 5.0, 9.0]
+    sens = simulator.local_sensitivity(model=events_model, readout="S", params=["kout"], times=times)
+    h = 1e-3
+    for t in times:
+        up = simulator.simulate(model=events_model, hours=10.0, params={"kout": 0.5 * np.exp(h)}, times=[0, t], tolerances=TIGHT).timecourse
+        dn = simulator.simulate(model=events_model, hours=10.0, params={"kout": 0.5 * np.exp(-h)}, times=[0, t], tolerances=TIGHT).timecourse
+        mid = simulator.simulate(model=events_model, hours=10.0, times=[0, t], tolerances=TIGHT).timecourse
+        expect = (up["S"].iloc[-1] - dn["S"].iloc[-1]) / (2 * h) / mid["S"].iloc[-1]
+        got = float(sens.table.query("time_h == @t")["s"].iloc[0])
+        assert got == pytest.approx(expect, rel=1e-3, abs=1e-5)
+        assert got < 0  # more loss, less S
