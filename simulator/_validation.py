@@ -271,7 +271,7 @@ def _target(i: int, row: object, experiments: Mapping[str, Experiment]) -> Targe
             raise ModelFileError(FILE, f"{where}.{req}", "missing")
     if row["confidence"] not in CONFIDENCE:
         raise ModelFileError(FILE, f"{where}.confidence", f"expected 'R' or 'C', got {row['confidence']!r}")
-    if row.get("set") not in SETS:
+    if row.get("set", "calibration") not in SETS:
         raise ModelFileError(FILE, f"{where}.set", f"expected one of {', '.join(SETS)}, got {row.get('set')!r}")
     kind = row["kind"]
     opts = {k: v for k, v in row.items() if k not in TARGET_KEYS}
@@ -302,7 +302,7 @@ def _target(i: int, row: object, experiments: Mapping[str, Experiment]) -> Targe
             raise ModelFileError(FILE, f"{where}.unit", f"a concentration needs one of {sorted(CONC_UNITS)}, got {unit!r}")
     return Target(str(row["id"]), int(row["item"]), str(row["title"]), row["confidence"], kind, str(row["expected"]), str(row["source"]),
                   str(row.get("unit", "")), low, high, row.get("experiment"), row.get("reference"), str(row.get("note", "")),
-                  str(row.get("reason", "")), {**opts, "factor": row.get("factor", 1.0)}, str(row["set"]))
+                  str(row.get("reason", "")), {**opts, "factor": row.get("factor", 1.0)}, str(row.get("set", "calibration")))
 
 
 def load_targets(path: str | Path | None = None) -> tuple[list[Target], dict[str, Experiment]]:
