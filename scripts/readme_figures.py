@@ -37,8 +37,8 @@ def feedback_figure() -> None:
     cases = {
         "loop closed": (),
         "mTORC1 → BDNF cut": ["mtorc1_to_bdnf"],
-        "mTORC1 → AMPA cut": ["mtorc1_to_ampa"],
-        "both cut": ["mtorc1_to_bdnf", "mtorc1_to_ampa"],
+        "mTORC1 → AMPA cut": ["synaptic_protein_to_ampa"],
+        "both cut": ["mtorc1_to_bdnf", "synaptic_protein_to_ampa"],
     }
     with simulator.style():
         fig, ax = plt.subplots(figsize=(6.5, 3.6))
