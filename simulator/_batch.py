@@ -20,7 +20,7 @@ from scipy.integrate import solve_ivp
 
 from . import _native
 from ._errors import PlasticityError, SimulationError
-from ._solve import Tolerances, check_times, limited, prepare, segments, snap_off
+from ._solve import AnswerCheckError, Tolerances, check_answer, check_times, floor, limited, prepare, refined, segments, snap_off
 
 OK = "ok"
 
@@ -88,10 +88,7 @@ def _check_params(setup, P: np.ndarray) -> list[str]:
         if name in flat.inputs:
             continue
         col = P[j]
-        if getattr(flat, "from_initial", False):  # an imported SBML model: its parameters may be negative
-            bad = ~np.isfinite(col)
-        else:
-            bad = ~np.isfinite(col) | (col < 0) | ((col == 0) & (j in positive))
+        bad = ~np.isfinite(col) | (col < 0) | ((col == 0) & (j in positive))
         for k in np.nonzero(bad)[0]:
             if status[k] == OK:
                 status[k] = f"failed: parameter '{name}' = {col[k]!r} (expected a finite value {'> 0' if j in positive else '>= 0'})"
@@ -105,11 +102,6 @@ def _prepare_members(setup, P: np.ndarray, status: list[str]) -> tuple[np.ndarra
     Y0 = np.full((comp.n_states, P.shape[1]), np.nan)
     live = [k for k, s in enumerate(status) if s == OK]
     if not live:
-        return P, Y0
-    if getattr(flat, "from_initial", False):  # an imported SBML model starts from its own initial values, not a steady state
-        y = np.empty((comp.n_states, len(live)))
-        comp.init_into(P[:, live], y)
-        Y0[:, live] = y
         return P, Y0
     slow = list(live)
     if not flat.cut_edges and not flat.clamp_levels:
@@ -213,6 +205,8 @@ def _integrate_group(comp, P, Y0, times, ev_list, amounts, ev_times, tol: Tolera
                 )
             if sol.status != 0 or not np.all(np.isfinite(sol.y)):
                 raise SimulationError(f"solver: integration failed between t = {start:g} h and {stop:g} h ({sol.message})")
+            if not getattr(flat, "from_initial", False):  # the built-in model is non-negative by construction; an import need not be
+                check_answer(flat.states * m, sol.y, sol.t, tol)  # rows are member-major: a failure splits the group
             ys = sol.y.reshape(m, n, -1)
             out[:, :, sel] = ys[:, :, :-1] if extra else ys
             y = ys[:, :, -1].T.copy()
@@ -229,7 +223,16 @@ def _solve_split(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.nd
         return
     except (SimulationError, np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
         if len(idx) == 1:
-            status[idx[0]] = f"failed: {str(exc).splitlines()[0][:200]}"
+            if isinstance(exc, AnswerCheckError):  # a wrong answer, alone now: refine once before giving up
+                fine = refined(tol)
+                try:
+                    Y[idx] = _integrate_group(comp, P[:, idx], Y0[:, idx], times, ev_list, amounts[idx], ev_times[idx], fine)
+                    return
+                except (SimulationError, np.linalg.LinAlgError, ValueError, FloatingPointError) as again:
+                    exc = again
+                    if isinstance(again, AnswerCheckError):
+                        exc = AnswerCheckError(f"{again}, again at rtol {fine.rtol:g} (BDF)")
+            status[idx[0]] = f"failed: {str(exc).splitlines()[0][:300]}"
             return
     half = len(idx) // 2
     for part in (idx[:half], idx[half:]):
@@ -346,10 +349,29 @@ def _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.n
     pidx = {s: i for i, s in enumerate(flat.params)}
     kind = np.array([0 if ev.kind == "state" else 1 for ev in ev_list], dtype=np.int64)
     target = np.array([sidx[ev.target] if ev.kind == "state" else pidx[ev.target] for ev in ev_list], dtype=np.int64)
-    out, codes = _native.integrate(comp, P[:, idx].T, Y0[:, idx].T, times, kind, target, amounts[idx], ev_times[idx], tol)
+    own = not getattr(flat, "from_initial", False)  # an imported model's states may be negative: no floor
+    out, codes = _native.integrate(comp, P[:, idx].T, Y0[:, idx].T, times, kind, target, amounts[idx], ev_times[idx], tol, check=own)
     Y[idx] = out
+    pos = np.flatnonzero(codes == _native.BELOW_FLOOR)
+    if len(pos):  # a state under the floor is a wrong answer: refine once (rtol 100 x tighter), then report it
+        below, fine = idx[pos], refined(tol)
+        out2, codes2 = _native.integrate(comp, P[:, below].T, Y0[:, below].T, times, kind, target, amounts[below], ev_times[below], fine,
+                                       check=own)
+        Y[below] = out2
+        codes = codes.copy()
+        codes[pos] = codes2
+        for k, code in zip(below, codes2):
+            if code == _native.BELOW_FLOOR:
+                try:
+                    check_answer(flat.states, Y[k], times, fine)
+                    status[k] = f"failed: {_native.REASONS[_native.BELOW_FLOOR]}"
+                except AnswerCheckError as exc:
+                    status[k] = f"failed: {exc}, at rtol {tol.rtol:g} and again at rtol {fine.rtol:g}"
+                Y[k] = np.nan
     retry = []
     for k, code in zip(idx, codes):
+        if code == _native.BELOW_FLOOR:
+            continue
         if code in (1, 2, 3):
             Y[k] = np.nan
             retry.append(k)
@@ -370,3 +392,26 @@ def observe_batch(setup, Y: np.ndarray, param_matrix: np.ndarray, inputs: dict[i
     y = np.moveaxis(Y, 0, -1)  # (n_states, n_times, members)
     obs = comp.observe(y, p)
     return {name: np.broadcast_to(obs[i], y.shape[1:]).T.copy() for i, (name, _, _) in enumerate(setup.flat.readouts)}
+
+
+def check_readouts(obs: dict[str, np.ndarray], times: np.ndarray, status: list[str], tol: Tolerances = Tolerances()) -> None:
+    """The batch's own check of its readouts: a member with a readout below the floor (-1000 x atol) or not
+    finite gets a "failed: ..." status naming it, and NaN readouts; every readout is non-negative by construction.
+
+    Two reductions per readout over (members, times), cheap beside the integration."""
+    least = -floor(tol)
+    bad_members: set[int] = set()
+    for name, v in obs.items():
+        with np.errstate(invalid="ignore"):
+            wrong = ~((v.min(axis=1) >= least) & np.isfinite(v.max(axis=1)))
+        for k in np.flatnonzero(wrong):
+            bad_members.add(int(k))
+            if status[k] == OK:
+                row = v[k]
+                r = int(np.flatnonzero(~(np.isfinite(row) & (row >= least)))[0])
+                how = "is not finite" if not np.isfinite(row[r]) else f"is below the floor of {least:g} (1000 x atol)"
+                status[k] = f"failed: readout '{name}' = {row[r]:.3g} at t = {times[r]:g} h {how}; it is non-negative by construction"
+    if bad_members:
+        rows = sorted(bad_members)
+        for v in obs.values():
+            v[rows] = np.nan

@@ -30,6 +30,7 @@ TOO_MANY_STEPS = 1
 STEP_TOO_SMALL = 2
 SINGULAR = 3
 NOT_FINITE = 4
+BELOW_FLOOR = 5  # an output below `floor` (-1000 x atol): a wrong number, kept in `out` for the caller to name
 
 MAX_ORDER = 5
 NEWTON_MAXITER = 4
@@ -184,8 +185,10 @@ def first_step(y, f, span, rtol, atol):
 
 
 @njit(cache=True)
-def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, max_steps, out):
+def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, floor, max_steps, out):
     """Integrate one member over `times` applying its events; fills out (n, len(times)); returns a status code.
+
+    `floor`: the least value a state may show (-1000 x atol; -inf for a model whose states may be negative).
 
     A row at an event time shows the state after the events at that time (as `simulate` does)."""
     n = y.size
@@ -416,6 +419,13 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, max_steps, out
         for i in range(n):
             if not np.isfinite(y[i]):
                 status = NOT_FINITE
+    if status == OK:  # the answer checked, not assumed: no state below the floor at any output time
+        for r in range(nt):
+            for i in range(n):
+                if not out[i, r] >= floor:
+                    status = BELOW_FLOOR
+        if status == BELOW_FLOOR:
+            return status
     if status != OK:
         out[:, :] = np.nan
     return status
@@ -462,7 +472,7 @@ def steady_all(Y, P, iters, OK_):
 
 
 @njit(cache=True, nogil=True)
-def run_serial(Y0, P, times, EVT, EVA, ev_kind, ev_target, rtol, atol, max_steps, OUT, STATUS):
+def run_serial(Y0, P, times, EVT, EVA, ev_kind, ev_target, rtol, atol, floor, max_steps, OUT, STATUS):
     """All members in order; releases the GIL, so threads can run slices of members side by side."""
     for m in range(Y0.shape[0]):
-        STATUS[m] = member(Y0[m].copy(), P[m].copy(), times, EVT[m], EVA[m], ev_kind, ev_target, rtol, atol, max_steps, OUT[m])
+        STATUS[m] = member(Y0[m].copy(), P[m].copy(), times, EVT[m], EVA[m], ev_kind, ev_target, rtol, atol, floor, max_steps, OUT[m])

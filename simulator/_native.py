@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import multiprocessing
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -28,7 +29,7 @@ import numpy as np
 
 from ._errors import PlasticityError
 from ._notice import notice
-from ._solve import Tolerances
+from ._solve import FLOOR_ATOLS, Tolerances
 
 MARKER = "# ---- kernel (everything below this line is compiled together with the model) ----"
 MAX_STEPS = 200_000
@@ -37,7 +38,9 @@ REASONS = {
     2: "solver: the step size fell below round-off (a discontinuity or a blow-up)",
     3: "solver: singular iteration matrix",
     4: "solver: non-finite state (a parameter or dose far outside its range)",
+    5: "solver: a state fell below the floor of 1000 x atol",
 }
+BELOW_FLOOR = 5
 
 _modules: dict[str, ModuleType] = {}
 _lock = threading.Lock()
@@ -235,6 +238,9 @@ def dpow(x, m):
 def _module_source(comp) -> str:
     model = comp.source.split("\n\ndef observe_into")[0]  # rhs_into and jac_into only
     model = fast_powers(model)
+    # x**(-1) with an integer exponent raises ZeroDivisionError at x = 0 in numba whatever the error model
+    # (a whole batch crashed on one member's zero); as a float exponent it is IEEE: inf, which the member's status reports
+    model = re.sub(r"\*\*\((-\d+)\)", r"**(\1.0)", model)
     model = model.replace("def rhs_into", "@njit(cache=True)\ndef rhs_into").replace("def jac_into", "@njit(cache=True)\ndef jac_into")
     lu = lu_source(comp.jac_pattern)
     header = (
@@ -298,7 +304,7 @@ def _warm(mod: ModuleType, n: int, n_params: int, progress=None) -> None:
     out, status = np.empty((1, n, 2)), np.empty(1, np.int64)
     if progress is not None:
         progress.stage("2 of 2: BDF integrator")
-    mod.run_serial(*args, 1e-6, 1e-9, 10, out, status)
+    mod.run_serial(*args, 1e-6, 1e-9, -np.inf, 10, out, status)
 
 
 def _pack(Y0, P, times, ev_times, amounts, kind, target):
@@ -342,13 +348,16 @@ def integrate(
     tol: Tolerances,
     *,
     threads: int | None = None,
+    check: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """States (members, n_states, n_times) and status codes (members,) of members integrated one by one.
 
     P (members, n_params), Y0 (members, n_states); amounts/ev_times (members, n_events); ev_kind is 0
     for a state event, 1 for a parameter event; ev_target the state or parameter index. `threads`
-    (default: one per core, 1 inside a worker process) run slices of members side by side."""
+    (default: one per core, 1 inside a worker process) run slices of members side by side. `check`: a
+    member with a state below -1000 x atol at an output time gets status BELOW_FLOOR (its rows kept, to be named)."""
     mod = kernel(comp)
+    least = -FLOOR_ATOLS * tol.atol if check else -np.inf
     m = P.shape[0]
     out = np.empty((m, comp.n_states, len(times)))
     status = np.zeros(m, dtype=np.int64)
@@ -359,7 +368,7 @@ def integrate(
 
     def run(sl: slice) -> None:
         mod.run_serial(
-            Y0[sl], P[sl], times, ev_times[sl], amounts[sl], ev_kind, ev_target, tol.rtol, tol.atol, MAX_STEPS, out[sl], status[sl]
+            Y0[sl], P[sl], times, ev_times[sl], amounts[sl], ev_kind, ev_target, tol.rtol, tol.atol, least, MAX_STEPS, out[sl], status[sl]
         )
 
     with np.errstate(all="ignore"):

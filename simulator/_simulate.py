@@ -14,14 +14,16 @@ import pandas as pd
 
 from ._codegen import Compiled, compile_model
 from ._compose import Clamp, FlatModel, Interventions, compose
-from ._errors import PlasticityError, RegimenError, UnknownNameError
+from ._errors import PlasticityError, RegimenError, SimulationError, UnknownNameError
 from ._io import write_table
 from ._limits import MAX_FACTOR, MAX_OUTPUT_ROWS, MAX_OVERRIDE, MAX_SPAN_H, MIN_DURATION_H, MIN_RATE
 from ._modelfiles import Library, load_library
 from ._regimen import Dose, Regimen, check_time
-from ._solve import Tolerances, check_times, integrate, param_vector, prepare
+from ._solve import AnswerCheckError, Tolerances, check_answer, check_times, floor, integrate, param_vector, prepare, refined
 
 DEFAULT_STEP_H = 0.1
+DEGENERATE_FRACTION = 1e-3
+"""A drug-free spine density below this fraction of the species' baseline is no baseline to compare against."""
 SUMMARY_HOURS = (24, 48, 72)
 SUMMARY_READOUTS = ("glutamate", "mtorc1")
 CHANGE_TOL = 1e-3  # a readout within 0.1% of its vehicle run has neither risen nor fallen
@@ -158,9 +160,6 @@ def time_grid(start_h: float, hours: float, times: Iterable[float] | None) -> np
             grid = np.append(grid, hours)
         return grid
     grid = check_times(times)
-    repeated = grid[1:][np.diff(grid) == 0]
-    if len(repeated):  # the solvers need distinct output times; a repeated row would say nothing new
-        raise PlasticityError(f"times: {repeated[0]:g} h is given more than once; give each output time once (strictly increasing)")
     if len(grid) > MAX_OUTPUT_ROWS:
         raise PlasticityError(f"times: {len(grid):,} output times exceed the limit of {MAX_OUTPUT_ROWS:,} rows (MAX_OUTPUT_ROWS); give a coarser grid")
     if grid[-1] - min(grid[0], start_h) > MAX_SPAN_H:
@@ -254,10 +253,23 @@ def simulate(
     grid = time_grid(start, hours, times)
     check_dose_window(s.regimen, float(grid[-1]), times_given=times is not None, clamps=s.interventions.clamp)
     full = grid if grid[0] <= start else np.concatenate([[start], grid])
-    y, p_t = integrate(s.compiled, s.flat.events, s.p, s.y0, full, tolerances, with_inputs=True)
-    if full is not grid:
-        y, p_t = y[:, 1:], p_t[:, 1:]
-    return Result._build(s, grid, y, tolerances, hours, p_t)
+    own = model is None  # the built-in model's states and readouts are non-negative by construction; an import's need not be
+
+    def run(tol: Tolerances) -> Result:
+        y, p_t = integrate(s.compiled, s.flat.events, s.p, s.y0, full, tol, with_inputs=True, check=own)
+        if full is not grid:
+            y, p_t = y[:, 1:], p_t[:, 1:]
+        return Result._build(s, grid, y, tol, hours, p_t, check=own)
+
+    try:
+        return run(tolerances)
+    except AnswerCheckError:  # the engine checks its answer: refine once; the result's provenance names the tolerances used
+        fine = refined(tolerances)
+        try:
+            return run(fine)
+        except AnswerCheckError as exc:
+            raise SimulationError(f"{exc}, at rtol {tolerances.rtol:g} ({tolerances.method}) and again at rtol {fine.rtol:g} (BDF); "
+                                  "check parameter values far from their defaults") from None
 
 
 @dataclass
@@ -270,8 +282,11 @@ class Result:
     setup: Setup = field(repr=False)
 
     @classmethod
-    def _build(cls, s: Setup, t: np.ndarray, y: np.ndarray, tol: Tolerances, hours: float, p_t: np.ndarray) -> Result:
+    def _build(cls, s: Setup, t: np.ndarray, y: np.ndarray, tol: Tolerances, hours: float, p_t: np.ndarray, check: bool = False) -> Result:
         obs = s.compiled.observe(y, p_t)
+        if check:
+            names = [name for name, _, _ in s.flat.readouts]
+            check_answer(names, np.array([np.broadcast_to(o, t.shape) for o in obs], dtype=float), t, tol, what="readout")
         cols = {"time_h": t}
         cols.update({name: np.broadcast_to(obs[i], t.shape).copy() for i, (name, _, _) in enumerate(s.flat.readouts)})
         tc = pd.DataFrame(cols)
@@ -317,6 +332,15 @@ class Result:
     def spine_gain(self, time_h: float) -> float:
         """% change of spine density against the vehicle run at the same time."""
         v = self.vehicle.at("spine_density", time_h)
+        base = self.setup.values.get("baseline_spine_density")
+        least = DEGENERATE_FRACTION * base if base else floor(Tolerances(**self.provenance["tolerances"]))
+        if not (math.isfinite(v) and v > least):
+            raise SimulationError(
+                f"spine_gain: the vehicle run's spine density at {time_h:g} h is {v:.3g} spines/um, "
+                + (f"below {DEGENERATE_FRACTION:.1%} of the species' baseline {base:g}" if base else "at or below the solver's floor")
+                + ": the drug-free state has (almost) no spines for these parameters, so a % change against it means nothing; "
+                "check parameter overrides (trkb_expression, w_spine_activity, ...)"
+            )
         return 100.0 * (self.at("spine_density", time_h) - v) / v
 
     def peak(self, column: str, after_h: float = 0.0) -> tuple[float, float]:

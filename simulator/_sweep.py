@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._batch import OK, observe_batch, run_batch
+from ._batch import OK, check_readouts, observe_batch, run_batch
 from ._compose import Clamp, compose
 from ._errors import PlasticityError, UnknownNameError
 from ._io import atomic_write
@@ -34,10 +34,12 @@ from ._limits import MAX_OUTPUT_ROWS
 from ._metrics import METRICS, standard_metrics
 from ._modelfiles import load_library
 from ._regimen import Regimen
-from ._simulate import check_dose_window, setup, time_grid, version
+from ._simulate import DEGENERATE_FRACTION, check_dose_window, setup, time_grid, version
 from ._solve import Tolerances
 
 DESIGNS = ("grid", "lhs", "sobol", "population")
+VEHICLE_DRIFT = 1e-3
+"""Relative change of any state over a drug-free run (from the steady state it starts at) that fails a member."""
 MAX_MEMBERS = 10_000_000
 """Members of one sweep: its sample (8 bytes a member and varied name) and the table it returns (about
 250 bytes a member) live in memory, about 2.5 GB at the limit; chunks stream to `out` on disk."""
@@ -311,6 +313,14 @@ def _run_chunk(spec: _Spec, keys: list[str], values: np.ndarray, start_h: float,
     status = [a if a != OK else (b if b != OK else OK) for a, b in zip(status, [veh[1][k] for k in same], strict=True)]
     obs = observe_batch(s, Y, out.params, out.inputs)
     vobs = {k: v[same] for k, v in observe_batch(s, veh[0], veh.params, veh.inputs).items()}
+    # the engine's own check of its answer: readouts finite and non-negative, a vehicle that is a baseline
+    check_readouts(obs, t, status, spec.tol)
+    check_readouts(vobs, t, status, spec.tol)
+    _check_vehicle(s, veh[0], same, vobs, out.params, status)
+    failed = [k for k, st in enumerate(status) if st != OK]
+    if failed:  # a failed member's metrics are NaN, whatever failed it
+        for v in (*obs.values(), *vobs.values()):
+            v[failed] = np.nan
     table = {}
     with np.errstate(all="ignore"):
         for fn in metrics:
@@ -320,6 +330,34 @@ def _run_chunk(spec: _Spec, keys: list[str], values: np.ndarray, start_h: float,
     if trajectories:
         traj = (t, {k: v.astype(np.float32) for k, v in obs.items()})
     return pd.DataFrame(table), traj
+
+
+def _check_vehicle(s, Yv: np.ndarray, same: np.ndarray, vobs: dict[str, np.ndarray], params: np.ndarray, status: list[str]) -> None:
+    """Fail members whose drug-free run is no baseline, so no '% vs vehicle' is computed against it: one that
+    moves away from its steady state without a dose (an unstable steady state; clamps aside, which move it on
+    purpose), or one with (almost) no spines (below DEGENERATE_FRACTION of the species' baseline density)."""
+    reasons: dict[int, str] = {}
+    if not any(ev.label.startswith("clamp ") for ev in s.flat.events):
+        y0, y1 = Yv[:, :, 0], Yv[:, :, -1]
+        with np.errstate(invalid="ignore"):
+            drift = np.abs(y1 - y0) / (np.abs(y0) + 1e-6)
+            moved = np.max(drift, axis=1) > VEHICLE_DRIFT  # NaN rows (a failed vehicle) are not flagged: already failed
+        for u in np.flatnonzero(moved):
+            i = int(np.argmax(drift[u]))
+            reasons[int(u)] = (f"failed: the drug-free run leaves its steady state ({s.flat.states[i]} {y0[u, i]:.3g} -> {y1[u, i]:.3g} "
+                               "without a dose): an unstable baseline, no vehicle to compare with")
+    for k in range(len(status)):
+        if status[k] == OK and int(same[k]) in reasons:
+            status[k] = reasons[int(same[k])]
+    if "spine_density" in vobs and "baseline_spine_density" in s.flat.params:
+        base = params[:, s.flat.params.index("baseline_spine_density")]
+        with np.errstate(invalid="ignore"):
+            low = np.min(vobs["spine_density"], axis=1) < DEGENERATE_FRACTION * base
+        for k in np.flatnonzero(low):
+            if status[k] == OK:
+                v = float(np.min(vobs["spine_density"][k]))
+                status[k] = (f"failed: the vehicle run's spine density falls to {v:.3g} spines/um, below {DEGENERATE_FRACTION:.1%} of "
+                             f"the species' baseline {base[k]:g}: no spines to compare with")
 
 
 def _vehicle_columns(s) -> list[int]:
@@ -610,7 +648,6 @@ def sweep(
     clamp: Iterable[Clamp] | Clamp = (),
     tolerances: Tolerances = Tolerances(),
     progress: bool = False,
-    model=None,
 ):
     """Run one regimen over many members; returns a DataFrame, one row per member.
 
@@ -624,17 +661,7 @@ def sweep(
     `scheduler`: None (local process pool of `workers`), a Dask scheduler address or a Client.
     `trajectories=True` returns (table, trajectories): an xarray Dataset (member x time) if xarray is
     installed, else a long DataFrame.
-    `model` (from `from_sbml`) sweeps an imported model's parameters instead, on the same batched engine:
-    one row per member with each changing column's peak, time of peak and final value.
     """
-    if model is not None:
-        from ._sbml_batch import sweep_imported
-
-        if regimen or out is not None or scheduler is not None or metrics is not None:
-            raise PlasticityError("sweep: with model= give vary/design/n/seed/population/hours/tolerances only "
-                                  "(no regimen, out, scheduler or metrics)")
-        return sweep_imported(model, vary=vary, design=design, n=n, seed=seed, population=population, hours=hours,
-                              tolerances=tolerances, trajectories=trajectories)
     _check_seed(seed)  # the checks that need no model first: a bad --n or --seed is refused at once
     if design in DESIGNS and design != "grid":
         _count(n, design)
