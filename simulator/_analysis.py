@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _metrics as _m
-from ._batch import observe_batch, run_batch
+from ._batch import check_readouts, observe_batch, run_batch
 from ._errors import PlasticityError, SimulationError, UnknownNameError
 from ._simulate import Setup, check_dose_window, setup
 from ._solve import check_times
@@ -194,10 +194,12 @@ def evaluate(
     P[:, idx] = values
     batch = run_batch(s, P, grid, dose_scale=dose_scale)
     Y, status = batch
+    status = list(status)
+    obs = observe_batch(s, Y, batch.params, batch.inputs)
+    check_readouts(obs, grid, status)  # the engine's own check: finite, non-negative readouts, or the member failed
     if strict and any(st != "ok" for st in status):
         k = next(i for i, st in enumerate(status) if st != "ok")
         raise SimulationError(f"{sum(st != 'ok' for st in status)} of {len(status)} runs failed; first: {dict(zip(names, values[k], strict=True))}: {status[k]}")
-    obs = observe_batch(s, Y, batch.params, batch.inputs)
     out = {c: obs[c][:, 1:] for c in columns if c != SPINE_GAIN}
     if SPINE_GAIN in columns:
         veh = obs["spine_density"][:, :1] if not s.interventions.clamp else _vehicle_spines(s, names, values, grid)
