@@ -64,3 +64,14 @@ MAX_EXPR_CHARS = 20_000
 
 MAX_EXPR_DEPTH = 60
 """Nesting of operations and calls in one model-file expression."""
+
+# ---- sweeps (checked before the sample is drawn)
+MAX_MEMBERS = 10_000_000
+"""Members of one sweep: its sample (8 bytes a member and varied name) and the table it returns (about
+250 bytes a member) live in memory, about 2.5 GB at the limit; chunks stream to `out` on disk."""
+
+MAX_MEMBERS_IN_MEMORY = 1_000_000
+"""Members of a sweep without `out`, whose chunks all stay in memory until the end."""
+
+MAX_TRAJECTORY_BYTES = 2 * 1024**3
+"""Trajectories returned by `trajectories=True` (float32, members x output times x readouts)."""

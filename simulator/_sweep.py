@@ -30,7 +30,7 @@ from ._batch import OK, check_readouts, observe_batch, run_batch
 from ._compose import Clamp, compose
 from ._errors import PlasticityError, UnknownNameError
 from ._io import atomic_write
-from ._limits import MAX_OUTPUT_ROWS
+from ._limits import MAX_MEMBERS, MAX_MEMBERS_IN_MEMORY, MAX_OUTPUT_ROWS, MAX_TRAJECTORY_BYTES
 from ._metrics import METRICS, standard_metrics
 from ._modelfiles import load_library
 from ._regimen import Regimen
@@ -40,13 +40,6 @@ from ._solve import Tolerances
 DESIGNS = ("grid", "lhs", "sobol", "population")
 VEHICLE_DRIFT = 1e-3
 """Relative change of any state over a drug-free run (from the steady state it starts at) that fails a member."""
-MAX_MEMBERS = 10_000_000
-"""Members of one sweep: its sample (8 bytes a member and varied name) and the table it returns (about
-250 bytes a member) live in memory, about 2.5 GB at the limit; chunks stream to `out` on disk."""
-MAX_MEMBERS_IN_MEMORY = 1_000_000
-"""Members of a sweep without `out`, whose chunks all stay in memory until the end."""
-MAX_TRAJECTORY_BYTES = 2 * 1024**3
-"""Trajectories returned by `trajectories=True` (float32, members x output times x readouts)."""
 MANIFEST = "_manifest.json"
 LOCK = "_lock"
 _CHUNK_KEY = b"plasticity-sweep-key"

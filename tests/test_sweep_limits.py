@@ -8,8 +8,7 @@ import tracemalloc
 import pytest
 
 from simulator import PlasticityError, sweep
-from simulator._limits import MAX_OUTPUT_ROWS
-from simulator._sweep import MAX_MEMBERS, MAX_MEMBERS_IN_MEMORY
+from simulator._limits import MAX_MEMBERS, MAX_MEMBERS_IN_MEMORY, MAX_OUTPUT_ROWS
 from simulator.cli import main
 
 KET = "ketamine 10 mg/kg ip"
