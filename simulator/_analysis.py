@@ -18,7 +18,7 @@ import numpy as np
 from . import _metrics as _m
 from ._batch import check_readouts, observe_batch, run_batch
 from ._errors import PlasticityError, SimulationError, UnknownNameError
-from ._simulate import Setup, check_dose_window, setup
+from ._simulate import DEGENERATE_FRACTION, Setup, check_dose_window, setup
 from ._solve import check_times
 
 SPINE_GAIN = "spine_gain"
@@ -197,6 +197,14 @@ def evaluate(
     status = list(status)
     obs = observe_batch(s, Y, batch.params, batch.inputs)
     check_readouts(obs, grid, status)  # the engine's own check: finite, non-negative readouts, or the member failed
+    if SPINE_GAIN in columns and not s.interventions.clamp and "baseline_spine_density" in s.flat.params:
+        base = batch.params[:, s.flat.params.index("baseline_spine_density")]
+        for k in np.flatnonzero(obs["spine_density"][:, 0] < DEGENERATE_FRACTION * base):  # no vehicle to compare with
+            if status[k] == "ok":
+                status[k] = (f"failed: the drug-free spine density is {obs['spine_density'][k, 0]:.3g} spines/um, below "
+                             f"{DEGENERATE_FRACTION:.1%} of the species' baseline {base[k]:g}: a % change against it means nothing")
+                for v in obs.values():
+                    v[k] = np.nan
     if strict and any(st != "ok" for st in status):
         k = next(i for i, st in enumerate(status) if st != "ok")
         raise SimulationError(f"{sum(st != 'ok' for st in status)} of {len(status)} runs failed; first: {dict(zip(names, values[k], strict=True))}: {status[k]}")

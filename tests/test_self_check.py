@@ -181,3 +181,24 @@ def test_kernel_flags_a_state_below_the_floor(ket_setup):
     out, codes = _native.integrate(s.compiled, s.p[None, :], y0[None, :], times, np.zeros(0, np.int64), np.zeros(0, np.int64),
                                    np.zeros((1, 0)), np.zeros((1, 0)), Tolerances())
     assert codes[0] == _native.BELOW_FLOOR and out[0, -1, 0] == -0.5
+
+
+def test_evaluate_fails_a_member_whose_vehicle_has_no_spines(ket_setup, monkeypatch):
+    """dose_response, sensitivities and fits (evaluate) compute no % change against a drug-free state without spines."""
+    from simulator import _analysis
+
+    real = _analysis.observe_batch
+
+    def no_spines_for_member_1(*args, **kwargs):
+        obs = real(*args, **kwargs)
+        obs["spine_density"][1] = 0.0
+        return obs
+
+    monkeypatch.setattr(_analysis, "observe_batch", no_spines_for_member_1)
+    name = next(iter(_ranges(ket_setup)))
+    values = np.array([[ket_setup.values[name]]] * 2)
+    out, status = _analysis.evaluate(ket_setup, [name], values, [24.0], ["spine_gain"], strict=False)
+    assert status[0] == OK and np.isfinite(out["spine_gain"][0]).all()
+    assert status[1].startswith("failed: the drug-free spine density is 0 spines/um") and np.isnan(out["spine_gain"][1]).all()
+    with pytest.raises(SimulationError, match="1 of 2 runs failed"):
+        _analysis.evaluate(ket_setup, [name], values, [24.0], ["spine_gain"])
