@@ -75,3 +75,7 @@ MAX_MEMBERS_IN_MEMORY = 1_000_000
 
 MAX_TRAJECTORY_BYTES = 2 * 1024**3
 """Trajectories returned by `trajectories=True` (float32, members x output times x readouts)."""
+
+MAX_SAMPLE_VALUES = 125_000_000
+"""Values of a sweep's sample (members x varied names, 8 bytes each: 1 GB); the sample is drawn in
+memory before its chunks stream to disk, so many members and many varied names together are refused."""

@@ -30,7 +30,7 @@ from ._batch import OK, check_readouts, observe_batch, run_batch
 from ._compose import Clamp, compose
 from ._errors import PlasticityError, UnknownNameError
 from ._io import atomic_write
-from ._limits import MAX_MEMBERS, MAX_MEMBERS_IN_MEMORY, MAX_OUTPUT_ROWS, MAX_TRAJECTORY_BYTES
+from ._limits import MAX_MEMBERS, MAX_MEMBERS_IN_MEMORY, MAX_OUTPUT_ROWS, MAX_SAMPLE_VALUES, MAX_TRAJECTORY_BYTES
 from ._metrics import METRICS, standard_metrics
 from ._modelfiles import load_library
 from ._regimen import Regimen
@@ -179,6 +179,7 @@ def sample(
         if vary:
             raise PlasticityError("vary: design='population' draws from `population` only; leave vary empty")
         n = _count(n, "population")
+        _check_sample_size(n, len(population))
         rng = np.random.default_rng(seed)
         cols = {}
         for name, cv in population.items():
@@ -204,6 +205,7 @@ def sample(
                 axes.append(vals)
             _check_finite(name, axes[-1])
         total = math.prod(len(a) for a in axes)
+        _check_sample_size(min(total, MAX_MEMBERS), len(axes))
         if total > MAX_MEMBERS:
             sizes = " x ".join(f"{len(a):,}" for a in axes)
             raise PlasticityError(f"vary: the grid crosses {sizes} values = {total:,} members, above the limit of {MAX_MEMBERS:,} "
@@ -216,6 +218,7 @@ def sample(
             raise PlasticityError(f"vary: design='{design}' needs a (low, high) range for '{name}', got {v!r}")
         _check_finite(name, np.asarray(v, dtype=float))
     n = _count(n, design)
+    _check_sample_size(n, len(vary))
     from scipy.stats import qmc
 
     d = len(vary)
@@ -251,6 +254,13 @@ def _count(n, what: str) -> int:
         raise PlasticityError(f"n: {n:,} members is above the limit of {MAX_MEMBERS:,} members a sweep (the sample and the "
                               "table returned are held in memory); split it into several sweeps, each with its own `out`")
     return int(n)
+
+
+def _check_sample_size(n: int, d: int) -> None:
+    if n * d > MAX_SAMPLE_VALUES:
+        raise PlasticityError(f"vary: {n:,} members x {d} varied names = {n * d:,} sampled values ({n * d * 8 / 1e9:.1f} GB), above "
+                              f"the limit of {MAX_SAMPLE_VALUES:,} values a sweep's sample holds in memory; vary fewer names, "
+                              "or split the sweep into several with their own `out`")
 
 
 def _check_seed(seed) -> None:

@@ -67,3 +67,21 @@ def test_cli_seed_and_n_are_one_line_errors(capsys, tmp_path):
         err = capsys.readouterr().err.strip()
         assert err.startswith(f"error: {want}") and "\n" not in err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_sample_too_large_for_memory_is_refused_before_it_is_drawn(tmp_path):
+    from simulator._limits import MAX_SAMPLE_VALUES
+    from simulator._simulate import setup
+
+    s = setup([KET])
+    names = [n for n, p in s.library.pathway.parameters.items() if p.range is not None and n in s.flat.params][:20]
+    n = MAX_SAMPLE_VALUES // len(names) + 1
+    tracemalloc.start()
+    try:
+        with pytest.raises(PlasticityError, match=f"above the limit of {MAX_SAMPLE_VALUES:,} values"):
+            sweep(KET, vary={k: tuple(s.library.pathway.parameters[k].range) for k in names}, design="lhs", n=n,
+                  out=tmp_path / "s.parquet", workers=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 1024**2 and not (tmp_path / "s.parquet").exists()
