@@ -48,7 +48,7 @@ from simulator._units import convert
 ROOT = Path(__file__).resolve().parents[1]
 PATHWAY = ROOT / "models" / "pathway.toml"
 CULTURE_ITEMS = [15]
-INVIVO_ITEMS = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18]
+INVIVO_ITEMS = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 20, 21, 22, 23]
 CULTURE_PARAMS = ("k_trkb_off", "trkb_basal_activation", "trkb_internalised_fraction", "k_trkb_turnover", "k_akt", "akt_half_activation", "akt_hill",
                   "k_erk", "erk_half_activation", "erk_hill")
 WEIGHT = {"R": 1.0, "C": 0.5}

@@ -91,23 +91,60 @@ def val66met():
             ("Met/Met gain / WT gain", f"{gains['met/met'] / gains['wild_type']:.2f} (<= 0.5)", gains["met/met"] <= 0.5 * gains["wild_type"])]
 
 
-def robustness():
+def robustness_table():
+    """Drug-free mouse density and the mouse ketamine 10 mg/kg 24 h gain with each pathway parameter at x0.9 and x1.1."""
+    import pandas as pd
+
     lib = simulator.load_library()
     base_d = simulator.simulate([], species="mouse", hours=1).timecourse.spine_density.iloc[-1]
     base_g = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=25).spine_gain(24)
     rows = []
     for name, p in lib.pathway.parameters.items():
         for f in (0.9, 1.1):
-            try:
-                d = simulator.simulate([], species="mouse", hours=1, params={name: p.value * f}).timecourse.spine_density.iloc[-1] / base_d
-                g = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=25, params={name: p.value * f}).spine_gain(24) / base_g
-            except simulator.PlasticityError as exc:
-                rows.append((f"{name} x{f}", f"error: {exc}", False))
-                continue
-            ok = abs(d - 1) <= 0.1 and 1 / 1.5 <= g <= 1.5
-            if not ok:
-                rows.append((f"{name} x{f}", f"density x{d:.3f}, gain x{g:.2f}", ok))
-    rows.append(("robustness scan", f"{len(lib.pathway.parameters) * 2} settings", all(r[2] for r in rows)))
+            params = {name: p.value * f}
+            d = simulator.simulate([], species="mouse", hours=1, params=params).timecourse.spine_density.iloc[-1] / base_d
+            g = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=25, params=params).spine_gain(24) / base_g
+            rows.append({"parameter": name, "factor": f, "density_ratio": d, "gain_ratio": g})
+    return pd.DataFrame(rows)
+
+
+def robustness_figure(table, path) -> None:
+    """Elasticities (d ln y / d ln p, from the x0.9 and x1.1 runs) of baseline density and of the 24 h gain, per parameter."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    wide = table.pivot(index="parameter", columns="factor")
+    el_d = (np.log(wide["density_ratio"][1.1]) - np.log(wide["density_ratio"][0.9])) / np.log(1.1 / 0.9)
+    el_g = (np.log(wide["gain_ratio"][1.1]) - np.log(wide["gain_ratio"][0.9])) / np.log(1.1 / 0.9)
+    order = (el_g.abs() + el_d.abs()).sort_values().index
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.18 * len(order) + 1.5), sharey=True)
+    for ax, el, title, bound in ((axes[0], el_d, "drug-free mouse spine density", np.log(1.1) / np.log(1.1)),
+                                 (axes[1], el_g, "ketamine 10 mg/kg gain at 24 h (mouse)", np.log(1.5) / np.log(1.1))):
+        ax.barh(range(len(order)), el[order], color=["#c0392b" if abs(v) > bound else "#2c7fb8" for v in el[order]])
+        for x in (-bound, bound):
+            ax.axvline(x, color="0.4", ls=":", lw=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("elasticity (d ln y / d ln parameter)")
+    axes[0].set_yticks(range(len(order)), order, fontsize=6)
+    fig.suptitle("Each pathway parameter moved by 10%: dotted lines mark the bounds (density 10%, gain x1.5)", fontsize=9)
+    fig.tight_layout()
+    simulator.save_figure(fig, path)
+    plt.close(fig)
+
+
+def robustness():
+    from pathlib import Path
+
+    table = robustness_table()
+    robustness_figure(table, Path(__file__).resolve().parents[1] / "docs" / "validation" / "robustness.png")
+    rows = []
+    for r in table.itertuples():
+        ok = abs(r.density_ratio - 1) <= 0.1 and 1 / 1.5 <= r.gain_ratio <= 1.5
+        if not ok:
+            rows.append((f"{r.parameter} x{r.factor}", f"density x{r.density_ratio:.3f}, gain x{r.gain_ratio:.2f}", ok))
+    rows.append(("robustness scan (figure: docs/validation/robustness.png)", f"{len(table)} settings", all(r[2] for r in rows)))
     return rows
 
 

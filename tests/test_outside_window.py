@@ -75,7 +75,6 @@ def test_clinical_ketamine_works_like_the_rodent_dose_and_fades(mouse_ketamine):
     assert high >= h24
 
 
-@pytest.mark.xfail(strict=True, reason="known miss (issue 14): esketamine 56 mg reaches 0.296x the mouse 24 h gain, bound 0.3x")
 def test_clinical_esketamine_reaches_a_third_of_the_rodent_gain(mouse_ketamine):
     t, excess, _ = mouse_ketamine
     (esk,) = gain(["esketamine 56 mg intranasal"], "human")
@@ -111,6 +110,7 @@ def test_val66met_lowers_density_and_the_ketamine_response():
 # Parameters whose x0.9 or x1.1 move breaks a bound, with the reason; reported in the README's limits.
 KNOWN_FRAGILE = {
     ("mtorc1_hill", 0.9): "the Hill coefficient of Akt -> mTORC1 sets the size of the mTORC1 burst; x0.9 lowers the 24 h gain to ~0.6x",
+    ("mtorc1_hill", 1.1): "... and x1.1 raises it to ~1.55x",
 }
 
 
