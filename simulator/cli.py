@@ -498,7 +498,22 @@ def _check_figure_path(path: str) -> None:
         raise PlasticityError(f"--plot: unsupported image type '{p.suffix or p.name}'; expected one of: {', '.join('.' + k for k in kinds)}")
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings on the command line read like its errors: one line, no source location."""
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
+    try:
+        return _main(argv)
+    finally:
+        warnings.formatwarning = previous
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)

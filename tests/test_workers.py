@@ -109,3 +109,15 @@ def test_more_workers_than_cores_is_capped_with_a_warning():
     with pytest.warns(UserWarning, match=f"using {_cores()}"):
         submit, completed, close = _executor(None, _cores() + 14, 100)
     close()
+
+
+def test_cli_says_so_in_one_line_when_it_caps_the_workers(tmp_path):
+    from simulator._sweep import _cores
+
+    argv = ["sweep", "--dose", "ketamine 10 mg/kg ip", "--vary", "dose:0=1:2", "--design", "lhs", "--n", "4", "--chunk-size", "2",
+            "--hours", "6", "--workers", str(_cores() + 14)]
+    done = subprocess.run([sys.executable, "-c", RUN, *argv], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [ln for ln in done.stderr.splitlines() if "workers:" in ln]
+    assert lines == [f"warning: workers: {_cores() + 14} processes on {_cores()} cores would only compete for them "
+                     f"(each holds a model and its chunk in memory); using {_cores()}"]
