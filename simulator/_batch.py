@@ -343,7 +343,8 @@ def _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.n
     """Integrate members `idx` one by one in the compiled kernel; a failure is that member's status alone.
 
     Returns the members whose step control failed (codes 1-3), for a second try on the SciPy path;
-    a non-finite state (code 4) is final."""
+    a non-finite state (code 4) is final; a state below the floor (code 5) is integrated again at
+    rtol 100 times tighter, and fails the member if it is still there."""
     flat = comp.flat
     sidx = {s: i for i, s in enumerate(flat.states)}
     pidx = {s: i for i, s in enumerate(flat.params)}
