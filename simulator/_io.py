@@ -91,17 +91,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def atomic_write(path: str | Path, write) -> Path:
+def atomic_write(path: str | Path, write, *, clean: bool = True) -> Path:
     """Call write(tmp_path) then rename into place, so no partial file is ever seen as complete.
 
     Only a regular file or a missing path is replaced (check_output_path). The new file gets the mode a
     plain open() would give it: the old file's, or 0o666 less the umask (mkstemp makes 0600). The
     temporary file is named `.<name>.<pid>.<random>.part`, so the next write to the same path removes
-    those of writers that were killed."""
+    those of writers that were killed (`clean=False` skips that listing of the folder: a sweep clears its
+    folder once, under its lock, rather than once per chunk)."""
     path = check_output_path(path)
     if path.parent and not path.parent.exists():
         raise PlasticityError(f"output: folder '{path.parent}' does not exist; create it or choose another path")
-    _clean_stale_parts(path)
+    if clean:
+        _clean_stale_parts(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=path.parent or ".")
         os.close(fd)

@@ -486,7 +486,7 @@ class _Output:
         table = pa.Table.from_pandas(df, preserve_index=False)
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), _CHUNK_KEY: self.key.encode(),
                                                b"plasticity": json.dumps(self.provenance, default=str).encode()})
-        atomic_write(self.chunk_path(i), lambda tmp: pq.write_table(table, tmp))
+        atomic_write(self.chunk_path(i), lambda tmp: pq.write_table(table, tmp), clean=False)  # parts cleared in __init__
 
     def read(self, n_chunks: int) -> pd.DataFrame:
         return pd.concat([pd.read_parquet(self.chunk_path(i)) for i in range(n_chunks)], ignore_index=True)
