@@ -155,8 +155,9 @@ def param_range(s: Setup, name: str) -> tuple[float, float]:
 
 def _vehicle_setup(s: Setup) -> Setup:
     iv = s.interventions
-    params = {n: v for n, v in s.values.items() if n in s.library.pathway.parameters}
-    return setup([], species=s.species, params=params, genotype=iv.genotype, cut=iv.cut, scale=dict(iv.scale), clamp=iv.clamp, library=s.library)
+    params = {n: v for n, v in s.values.items() if n in s.library.pathway.parameters or n.startswith("condition_")}
+    return setup([], species=s.species, params=params, genotype=iv.genotype, cut=iv.cut, scale=dict(iv.scale), clamp=iv.clamp, library=s.library,
+                 condition=iv.condition)
 
 
 def start_time(s: Setup) -> float:
@@ -228,6 +229,7 @@ def _vehicle_spines(s: Setup, names: Sequence[str], values: np.ndarray, grid: np
 def override_setup(s: Setup, params: Mapping[str, float]) -> Setup:
     """The same setup with some parameter values replaced (re-prepared)."""
     iv = s.interventions
-    merged = {n: v for n, v in s.values.items() if n in s.library.pathway.parameters}
+    merged = {n: v for n, v in s.values.items() if n in s.library.pathway.parameters or n.startswith("condition_")}
     merged.update(params)
-    return setup(s.regimen, species=s.species, params=merged, genotype=iv.genotype, cut=iv.cut, scale=dict(iv.scale), clamp=iv.clamp, library=s.library)
+    return setup(s.regimen, species=s.species, params=merged, genotype=iv.genotype, cut=iv.cut, scale=dict(iv.scale), clamp=iv.clamp, library=s.library,
+                 condition=iv.condition)

@@ -26,6 +26,7 @@ FUNCTIONS = {
     "hill": lambda x, k, n: x**n / (x**n + k**n),
     "nhill": lambda x, k, n: x**n * (1 + k**n) / (x**n + k**n),
 }
+CONDITION_SEVERITY = Param("condition_severity", 1.0, "1", "condition: 0 = none, 1 = as sourced in models/conditions.toml; each multiplier is raised to this power", (0.0, 2.0))
 BATH_EXCHANGE = Param("bath_exchange_rate", 60.0, "1/h", "assumed: medium exchange in culture takes about a minute", (10.0, 600.0))
 
 
@@ -41,12 +42,13 @@ class Clamp:
 
 @dataclass(frozen=True)
 class Interventions:
-    """Genotype, node scaling, cut feedback edges and clamps: the teaching and research knobs."""
+    """Genotype, node scaling, cut feedback edges, clamps and condition: the teaching and research knobs."""
 
     genotype: str = "wild_type"
     scale: tuple[tuple[str, float], ...] = ()
     cut: tuple[str, ...] = ()
     clamp: tuple[Clamp, ...] = ()
+    condition: str = "none"
 
     @property
     def structural_key(self) -> tuple:
@@ -445,6 +447,19 @@ def _compose_cached(lib_hash: str, root: str, regimen: Regimen, species_name: st
     geno = lib.genotype(interventions.genotype)
     for pname, mult in geno.multipliers.items():
         values[pname] *= mult.value
+    cond = lib.condition(interventions.condition)
+    if cond.multipliers:
+        # p -> p * condition_<p> ** condition_severity in every expression: severity 0 is no condition, 1 the sourced one,
+        # and both stay parameters (sweepable); genotype multipliers above compose with them
+        sev = add_param("condition_severity", CONDITION_SEVERITY)
+        sub = {}
+        for pname, mult in cond.multipliers.items():
+            m = add_param(f"condition_{pname}", Param(f"condition_{pname}", mult.value, "1", f"condition {cond.name}: {mult.source}", mult.range))
+            sub[sp.Symbol(pname)] = sp.Symbol(pname) * m**sev
+        states = {n: e.xreplace(sub) for n, e in states.items()}
+        initial = {n: e.xreplace(sub) for n, e in initial.items()}
+        assign_src = {n: e.xreplace(sub) for n, e in assign_src.items()}
+        readouts = [(r, e.xreplace(sub), u) for r, e, u in readouts]
     cut_edges: dict[str, str] = {}
     for edge in dict.fromkeys(pw.edge_name(e) for e in interventions.cut):  # a former name (alias) cuts the same edge
         cname = f"cut_{edge}"

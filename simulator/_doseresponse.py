@@ -158,6 +158,7 @@ def dose_response(
     params: dict[str, float] | None = None,
     genotype: str = "wild_type",
     step_h: float = 0.1,
+    condition: str = "none",
 ) -> DoseResponse:
     """Simulate `doses` of a compound ("ketamine" means 'ketamine {dose} mg/kg ip') or a template
     ('psilocybin {dose} mg/kg ip at 1 h'); `also` are other doses given with each (a pretreatment).
@@ -177,7 +178,7 @@ def dose_response(
     spec = ReadoutSpec.parse(readout)
     readout = spec.name
     unit_dose = parse_dose(tpl.replace("{dose}", "1"))
-    s = setup(Regimen.coerce([*also, unit_dose]), species=species, params=params, genotype=genotype)
+    s = setup(Regimen.coerce([*also, unit_dose]), species=species, params=params, genotype=genotype, condition=condition)
     label = str(unit_dose)
     mask = np.array([e.label == label for e in s.flat.events])
     last = max([e.time_h for e in s.flat.events if math.isfinite(e.time_h)] + [0.0])

@@ -1,4 +1,4 @@
-"""Read and check the model files under models/ (pathway, species, genotypes, compounds).
+"""Read and check the model files under models/ (pathway, species, genotypes, conditions, compounds).
 
 Every problem is a ModelFileError naming the file, the key and what was expected. Numbers are
 converted once, here, to the engine's canonical units (see _units).
@@ -324,6 +324,56 @@ def load_genotypes(path: Path, params: dict[str, Param]) -> dict[str, Genotype]:
     return out
 
 
+@dataclass(frozen=True)
+class Condition:
+    """A brain state (chronic stress, chronic corticosterone ...): sourced multipliers of pathway parameters.
+
+    `none` (no multipliers) is always defined; a run's `condition_severity` raises each multiplier to its power."""
+
+    name: str
+    description: str
+    aliases: tuple[str, ...]
+    multipliers: dict[str, Param]
+    protocol: str = ""
+
+
+NO_CONDITION = Condition("none", "no condition (the unstressed animal)", ("healthy", "control"), {})
+CONDITIONS_FILE = "conditions.toml"
+
+
+def load_conditions(path: Path, params: dict[str, Param]) -> dict[str, Condition]:
+    """models/conditions.toml, parsed like genotypes.toml (plus an optional `protocol` text); a folder
+    without the file has only `none`."""
+    if not path.is_file():
+        return {"none": NO_CONDITION}
+    file = path.name
+    out: dict[str, Condition] = {}
+    for name, entry in _load_toml(path).items():
+        if not isinstance(entry, dict):
+            raise ModelFileError(file, name, f"expected a table [{name}] with description and multipliers; got {entry!r:.60}")
+        unknown = set(entry) - {"description", "aliases", "multipliers", "protocol"}
+        if unknown:
+            raise ModelFileError(file, name, f"unexpected key(s) {sorted(unknown)}; allowed: description, aliases, multipliers, protocol")
+        mult = {}
+        for p, e in _table(entry, "multipliers", file, required=False).items():
+            if p not in params:
+                raise UnknownNameError("parameter", p, params, context=f"{file}: {name}.multipliers")
+            mult[p] = read_param(e, file, f"{name}.multipliers.{p}", positive=True, expect="dimensionless")
+        out[name] = Condition(name, _text(entry, "description", file, name, ""), _names(entry, "aliases", file, name), mult,
+                              _text(entry, "protocol", file, name, ""))
+    if "none" not in out:
+        out = {"none": NO_CONDITION, **out}
+    elif out["none"].multipliers:
+        raise ModelFileError(file, "none.multipliers", "the condition 'none' changes nothing; give it no multipliers")
+    seen: dict[str, str] = {}
+    for c in out.values():
+        for key in (c.name, *c.aliases):
+            if key in seen and seen[key] != c.name:
+                raise ModelFileError(file, f"{c.name}.aliases", f"name {key!r} is already used by condition '{seen[key]}'")
+            seen[key] = c.name
+    return out
+
+
 # ------------------------------------------------------------------------------------------ compounds
 @dataclass(frozen=True)
 class CompoundTarget:
@@ -470,6 +520,7 @@ class Library:
     compounds: dict[str, Compound]
     hash: str
     _lookup: dict[str, str] = field(default_factory=dict)
+    conditions: dict[str, Condition] = field(default_factory=lambda: {"none": NO_CONDITION})
 
     def compound(self, name: str) -> Compound:
         key = name.strip().lower()
@@ -483,6 +534,14 @@ class Library:
             if key == g.name or key in g.aliases:
                 return g
         raise UnknownNameError("genotype", name, self.genotypes)
+
+    def condition(self, name: str) -> Condition:
+        """A condition by name or alias ('none', 'chronic_stress', 'cus' ...); an unknown name suggests the closest."""
+        key = str(name).strip().lower()
+        for c in self.conditions.values():
+            if key == c.name or key in c.aliases:
+                return c
+        raise UnknownNameError("condition", name, [*self.conditions, *(a for c in self.conditions.values() for a in c.aliases)])
 
     def get_species(self, name: str) -> Species:
         key = str(name).strip().lower()
@@ -508,7 +567,8 @@ def load_library(root: Path | None = None) -> Library:
 
 
 def _library_files(root: Path) -> list[Path]:
-    return [root / "pathway.toml", root / "species.toml", root / "genotypes.toml", *sorted((root / "compounds").glob("*.toml"))]
+    extra = [root / CONDITIONS_FILE] if (root / CONDITIONS_FILE).is_file() else []  # optional: without it only 'none'
+    return [root / "pathway.toml", root / "species.toml", root / "genotypes.toml", *extra, *sorted((root / "compounds").glob("*.toml"))]
 
 
 @lru_cache(maxsize=8)
@@ -526,10 +586,13 @@ def _load_library(root_s: str, stamp: tuple) -> Library:
     check_pathway_dimensions(pathway)
     species = load_species(files[1])
     genotypes = load_genotypes(files[2], pathway.parameters)
+    conditions = load_conditions(root / CONDITIONS_FILE, pathway.parameters)
     target_keys = {t.source_key for t in pathway.targets.values()}
     compounds: dict[str, Compound] = {}
     lookup: dict[str, str] = {}
     for f in files[3:]:
+        if f.name == CONDITIONS_FILE and f.parent == root:
+            continue
         c = load_compound(f, target_keys, set(species))
         for key in (c.name, c.id, *c.aliases):
             if key in lookup and lookup[key] != c.id:
@@ -543,4 +606,4 @@ def _load_library(root_s: str, stamp: tuple) -> Library:
                     raise UnknownNameError("compound", m.compound, lookup, context=f"{c.file}: pk.{pk.species}.metabolites")
                 if lookup[m.compound] == c.id:
                     raise ModelFileError(c.file, f"pk.{pk.species}.metabolites", f"{c.name} is listed as its own metabolite")
-    return Library(root, pathway, species, genotypes, compounds, digest.hexdigest()[:16], lookup)
+    return Library(root, pathway, species, genotypes, compounds, digest.hexdigest()[:16], lookup, conditions)

@@ -226,6 +226,7 @@ def to_sbml(
     scale: Mapping[str, float] | None = None,
     clamp: Iterable[Clamp] | Clamp = (),
     path: str | Path | None = None,
+    condition: str = "none",
 ) -> str:
     """SBML L3V2 of the model for a regimen and species: drug-free steady state as initial values, doses as events.
 
@@ -233,7 +234,7 @@ def to_sbml(
     """
     from ._simulate import setup
 
-    s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp)
+    s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp, condition=condition)
     text = flat_to_sbml(s.flat, s.p, s.y0)
     if path is not None:
         from ._io import atomic_write

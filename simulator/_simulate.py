@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import platform
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -55,7 +55,8 @@ class Setup:
     y0: np.ndarray
 
 
-def _interventions(genotype: str, cut: Iterable[str] | str, scale: Mapping[str, float] | None, clamp: Iterable[Clamp] | Clamp) -> Interventions:
+def _interventions(genotype: str, cut: Iterable[str] | str, scale: Mapping[str, float] | None, clamp: Iterable[Clamp] | Clamp,
+                   condition: str = "none") -> Interventions:
     cut = (cut,) if isinstance(cut, str) else tuple(cut)
     clamp = (clamp,) if isinstance(clamp, Clamp) else tuple(clamp)
     if scale is not None and not isinstance(scale, Mapping):
@@ -73,7 +74,9 @@ def _interventions(genotype: str, cut: Iterable[str] | str, scale: Mapping[str, 
             raise PlasticityError(f"clamp: window of '{c.node}' from {c.start_h:g} h to {c.end_h:g} h is shorter than the limit of 1 s (MIN_DURATION_H)")
     for name, f in (scale or {}).items():
         _check_factor(f, f"scale: factor for '{name}'", "0 = knock-out")
-    return Interventions(str(genotype), tuple(sorted((scale or {}).items())), cut, clamp)
+    if not isinstance(condition, str):
+        raise PlasticityError(f"condition: expected a condition name such as 'chronic_stress' (models/conditions.toml), got {condition!r}")
+    return Interventions(str(genotype), tuple(sorted((scale or {}).items())), cut, clamp, condition)
 
 
 def _check_factor(value: object, field: str, meaning: str) -> None:
@@ -100,6 +103,7 @@ def setup(
     clamp: Iterable[Clamp] | Clamp = (),
     library: Library | None = None,
     model: FlatModel | None = None,
+    condition: str = "none",
 ) -> Setup:
     """Compose, compile and pre-equilibrate; the shared first half of every run and sweep.
 
@@ -107,7 +111,9 @@ def setup(
     lib = library or load_library()
     reg = Regimen.coerce(regimen)
     sp_ = lib.get_species(species)
-    iv = _interventions(genotype, cut, scale, clamp)
+    iv = _interventions(genotype, cut, scale, clamp, condition)
+    if model is None:
+        iv = replace(iv, condition=lib.condition(iv.condition).name)  # an alias ('cus') names the same model as its condition
     if model is not None and (len(reg.doses) or iv != Interventions(str(genotype))):
         raise PlasticityError("model: an imported model carries its own events; give no regimen, genotype or interventions with model=")
     flat = compose(lib, reg, sp_, iv) if model is None else model
@@ -228,6 +234,7 @@ def simulate(
     tolerances: Tolerances = Tolerances(),
     model: FlatModel | None = None,
     species_as: str | None = None,
+    condition: str = "none",
 ) -> Result:
     """Simulate a regimen from the drug-free steady state.
 
@@ -237,18 +244,20 @@ def simulate(
     `genotype` ("val/met", "met/met", "trkb_knockdown"), `cut` (feedback edges such as
     "mtorc1_to_bdnf"), `scale` ({"trkb": 0.5}; 0 knocks a node out) and `clamp`
     (Clamp("mtorc1", 0.0, 2, 6): hold mTORC1 at 0 x baseline from 2 to 6 h) are interventions.
+    `condition` ("chronic_stress", "chronic_corticosterone"; models/conditions.toml) starts the run from that
+    condition's drug-free steady state; params={"condition_severity": 0.5} gives a milder one (0 = none).
     `model` runs an imported FlatModel (`from_sbml(path)`) from its own initial values instead;
     `species_as` ("amount" | "concentration") then reports every species in that basis (default: as declared).
     """
     if getattr(model, "sbml_events", None) is not None:
-        if Regimen.coerce(regimen).doses or _interventions(genotype, cut, scale, clamp) != Interventions(str(genotype)):
+        if Regimen.coerce(regimen).doses or _interventions(genotype, cut, scale, clamp, condition) != Interventions(str(genotype)):
             raise PlasticityError("model: an imported model carries its own events; give no regimen, genotype or interventions with model=")
         from ._sbml_result import simulate_imported
 
         return simulate_imported(model, hours=hours, params=params, times=times, tolerances=tolerances, species_as=species_as)
     if species_as is not None:
         raise PlasticityError(f"species_as: only for an imported SBML model (model=from_sbml(...)), got {species_as!r}")
-    s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp, model=model)
+    s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp, model=model, condition=condition)
     start = min(s.regimen.start_h, 0.0, *(e.time_h for e in s.flat.events if math.isfinite(e.time_h)))
     grid = time_grid(start, hours, times)
     check_dose_window(s.regimen, float(grid[-1]), times_given=times is not None, clamps=s.interventions.clamp)
@@ -299,6 +308,7 @@ class Result:
             "species": s.species,
             "regimen": [str(d) for d in s.regimen],
             "genotype": s.interventions.genotype,
+            "condition": s.interventions.condition,
             "cut": list(s.interventions.cut),
             "scale": dict(s.interventions.scale),
             "clamp": [vars(c) for c in s.interventions.clamp],
@@ -313,13 +323,14 @@ class Result:
     # ---------------------------------------------------------------- comparisons
     @cached_property
     def vehicle(self) -> Result:
-        """The vehicle run of the same species, genotype, parameters and interventions."""
+        """The vehicle run of the same species, genotype, condition, parameters and interventions."""
         s = self.setup
         iv = s.interventions
-        params = {n: v for n, v in s.values.items() if n in s.library.pathway.parameters}
+        params = {n: v for n, v in s.values.items() if n in s.library.pathway.parameters or n.startswith("condition_")}
         return simulate(
             [], species=s.species, hours=self.provenance["hours"], params=params, times=self.timecourse["time_h"].to_numpy(),
             genotype=iv.genotype, cut=iv.cut, scale=dict(iv.scale), clamp=iv.clamp, tolerances=Tolerances(**self.provenance["tolerances"]),
+            condition=iv.condition,
         )
 
     def at(self, column: str, time_h: float) -> float:

@@ -71,17 +71,17 @@ def _starts(s: Setup, n: int, spread: float, rng: np.random.Generator) -> list[n
     return [s.y0.copy()] + [base * 10 ** rng.uniform(-spread, spread, len(base)) for _ in range(n - 1)]
 
 
-def _vehicle(species: str, params: Mapping[str, float] | None, genotype: str) -> Setup:
-    return setup([], species=species, params=params, genotype=genotype)
+def _vehicle(species: str, params: Mapping[str, float] | None, genotype: str, condition: str = "none") -> Setup:
+    return setup([], species=species, params=params, genotype=genotype, condition=condition)
 
 
 def steady_states(
     *, species: str = "mouse", params: Mapping[str, float] | None = None, genotype: str = "wild_type",
-    starts: int = 40, spread: float = 1.5, seed: int = 0,
+    starts: int = 40, spread: float = 1.5, seed: int = 0, condition: str = "none",
 ) -> list[SteadyState]:
     """All drug-free steady states found from `starts` Newton starts (the baseline and states
     spread log-uniformly over +-`spread` decades), each with its stability; stable ones first."""
-    s = _vehicle(species, params, genotype)
+    s = _vehicle(species, params, genotype, condition)
     rng = np.random.default_rng(seed)
     found = [y for y in (_solve(s, s.p, g) for g in _starts(s, starts, spread, rng)) if y is not None]
     out = [_classify(s, s.p, y) for y in _dedupe(found)]

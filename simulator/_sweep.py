@@ -69,6 +69,7 @@ class _Spec:
     hours: float
     tol: Tolerances = field(default_factory=Tolerances)
     model_hash: str = ""  # the library the sweep started with; a worker that loads another refuses to run
+    condition: str = "none"
 
 
 def _setup_for(spec: _Spec):
@@ -82,7 +83,7 @@ def _setup_for(spec: _Spec):
 @lru_cache(maxsize=8)
 def _setup_cached(spec: _Spec, model_hash: str):
     return setup(list(spec.regimen), species=spec.species, params=dict(spec.params), genotype=spec.genotype,
-                 cut=spec.cut, scale=dict(spec.scale), clamp=spec.clamp)
+                 cut=spec.cut, scale=dict(spec.scale), clamp=spec.clamp, condition=spec.condition)
 
 
 def _dose_owners(s) -> list[int | None]:
@@ -486,7 +487,7 @@ class _Output:
         table = pa.Table.from_pandas(df, preserve_index=False)
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), _CHUNK_KEY: self.key.encode(),
                                                b"plasticity": json.dumps(self.provenance, default=str).encode()})
-        atomic_write(self.chunk_path(i), lambda tmp: pq.write_table(table, tmp), clean=False)  # parts cleared in __init__
+        atomic_write(self.chunk_path(i), lambda tmp: pq.write_table(table, tmp))
 
     def read(self, n_chunks: int) -> pd.DataFrame:
         return pd.concat([pd.read_parquet(self.chunk_path(i)) for i in range(n_chunks)], ignore_index=True)
@@ -651,6 +652,7 @@ def sweep(
     clamp: Iterable[Clamp] | Clamp = (),
     tolerances: Tolerances = Tolerances(),
     progress: bool = False,
+    condition: str | Sequence[str] = "none",
 ):
     """Run one regimen over many members; returns a DataFrame, one row per member.
 
@@ -664,7 +666,15 @@ def sweep(
     `scheduler`: None (local process pool of `workers`), a Dask scheduler address or a Client.
     `trajectories=True` returns (table, trajectories): an xarray Dataset (member x time) if xarray is
     installed, else a long DataFrame.
+    `condition` ("chronic_stress"; models/conditions.toml) starts every member from that condition; a list of
+    conditions is a sweep axis (one sweep per condition, rows stacked with a `condition` column; with `out`, one
+    folder per condition, `<out>/condition=<name>`); vary={"condition_severity": (0, 1)} grades a condition.
     """
+    if not isinstance(condition, str):
+        return _condition_axis(condition, out, trajectories, dict(
+            regimen=regimen, species=species, vary=vary, design=design, n=n, seed=seed, population=population, metrics=metrics,
+            hours=hours, chunk_size=chunk_size, scheduler=scheduler, workers=workers, params=params, genotype=genotype,
+            cut=cut, scale=scale, clamp=clamp, tolerances=tolerances, progress=progress))
     _check_seed(seed)  # the checks that need no model first: a bad --n or --seed is refused at once
     if design in DESIGNS and design != "grid":
         _count(n, design)
@@ -675,7 +685,7 @@ def sweep(
     clamp_t = (clamp,) if isinstance(clamp, Clamp) else tuple(clamp)
     spec = _Spec(tuple(str(d) for d in reg), species, tuple(sorted((params or {}).items())), str(genotype), cut_t,
                  tuple(sorted((scale or {}).items())), clamp_t, float(hours), tolerances)
-    spec = replace(spec, model_hash=load_library().hash)
+    spec = replace(spec, model_hash=load_library().hash, condition=load_library().condition(condition).name)
     s = _setup_for(spec)
     time_grid(0.0, hours, None)  # validates hours
     base = dict(zip(s.flat.params, s.p, strict=True))
@@ -766,6 +776,31 @@ def sweep(
     if not trajectories:
         return final
     return final, _trajectory_table(trajs, chunks)
+
+
+def _condition_axis(conditions: Sequence[str], out, trajectories: bool, kw: dict):
+    """Conditions as a sweep axis: the same sweep under each condition, stacked with a `condition` column."""
+    names = list(conditions) if isinstance(conditions, (list, tuple)) else None
+    if not names or not all(isinstance(c, str) for c in names):
+        raise PlasticityError(f"condition: expected a condition name or a non-empty list of names, got {conditions!r}")
+    lib = load_library()
+    names = [lib.condition(c).name for c in names]  # an unknown name fails before any member runs
+    if len(set(names)) != len(names):
+        raise PlasticityError(f"condition: {names} names a condition twice")
+    tables, trajs = [], []
+    for c in names:
+        sub = None if out is None else Path(out) / f"condition={c}"
+        res = sweep(**kw, out=sub, trajectories=trajectories, condition=c)
+        table = res[0] if trajectories else res
+        table.insert(1, "condition", c)
+        tables.append(table)
+        if trajectories:
+            trajs.append(res[1])
+    final = pd.concat(tables, ignore_index=True)
+    final["member"] = np.arange(len(final))
+    if not trajectories:
+        return final
+    return final, dict(zip(names, trajs, strict=True))
 
 
 def _too_many_in_memory(n: int) -> None:

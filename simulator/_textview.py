@@ -53,7 +53,7 @@ def model_text(flat: FlatModel, p: Iterable[float] | None = None, y0: Iterable[f
 
 
 def show_model(regimen=(), **options) -> str:
-    """The text view of the model `setup(regimen, **options)` builds (species, params, genotype, cut, scale, clamp)."""
+    """The text view of the model `setup(regimen, **options)` builds (species, params, genotype, condition, cut, scale, clamp)."""
     from ._simulate import setup
 
     s = setup(regimen, **options)

@@ -20,7 +20,7 @@ SKIP_KINDS = {"out_of_scope": "out of scope", "unavailable": "not run"}
 SETS = ("calibration", "prediction")  # fitted by scripts/calibrate.py, or never seen by it
 TIME_UNITS = {"h": 1.0, "min": 60.0, "d": 1.0 / 24.0}
 CONC_UNITS = {"nM": 1.0, "uM": 1e-3}
-EXPERIMENT_KEYS = {"regimen", "species", "hours", "step_min", "genotype", "cut", "scale", "clamp", "params"}
+EXPERIMENT_KEYS = {"regimen", "species", "hours", "step_min", "genotype", "cut", "scale", "clamp", "params", "condition"}
 TARGET_KEYS = {"id", "item", "set", "title", "confidence", "kind", "experiment", "reference", "range", "expected", "unit", "source", "note", "reason", "factor"}
 COLUMNS = ["id", "item", "set", "title", "confidence", "expected", "simulated", "low", "high", "unit", "status", "source", "note"]
 
@@ -164,6 +164,7 @@ class Experiment:
     scale: tuple[tuple[str, float], ...] = ()
     clamp: tuple[str, ...] = ()
     params: tuple[tuple[str, float], ...] = ()
+    condition: str = "none"
 
     def key(self, c: float | None = None, vehicle: bool = False) -> str:
         reg = [] if vehicle else [d.replace("{c}", f"{c:g}") if c is not None else d for d in self.regimen]
@@ -213,6 +214,7 @@ def _experiment(name: str, e: object) -> Experiment:
     return Experiment(
         name, tuple(e["regimen"]), str(e["species"]), float(e["hours"]), float(e.get("step_min", 6.0)), str(e.get("genotype", "wild_type")),
         tuple(e.get("cut", ())), tuple(sorted(dict(e.get("scale", {})).items())), tuple(e.get("clamp", ())), tuple(sorted(dict(e.get("params", {})).items())),
+        str(e.get("condition", "none")),
     )
 
 
@@ -234,9 +236,10 @@ KIND_KEYS: dict[str, set[str]] = {
     "ec50": {"column", "concentrations"},
     "ratio_to_reference": {"metric"},
     "less_than": {"metric", "reference"},
+    "difference": {"metric", "reference"},
 }
 OPTION_KEYS = {"column", "at_h", "window", "stat", "baseline", "threshold", "threshold_fraction", "from_h", "compound", "where",
-               "concentrations", "level", "metric", "reference_metric", "kind"}
+               "concentrations", "level", "metric", "reference_metric", "kind", "reference"}
 STATS = ("max_abs", "max", "min", "mean")
 
 
@@ -250,7 +253,7 @@ def _check_metric(spec: object, where: str, top: bool = False) -> None:
     unknown = keys - OPTION_KEYS
     if unknown:
         raise ModelFileError(FILE, where, f"unexpected key(s) {sorted(unknown)} for kind {kind!r}")
-    for req in KIND_KEYS[kind] - ({"reference"} if not top else set()):
+    for req in KIND_KEYS[kind] - ({"reference"} if not top and kind != "difference" else set()):
         if req not in spec:
             raise ModelFileError(FILE, f"{where}.{req}", f"missing (kind {kind!r} needs {sorted(KIND_KEYS[kind])})")
     if "stat" in spec and spec["stat"] not in STATS + ("peak",):
@@ -284,6 +287,10 @@ def _target(i: int, row: object, experiments: Mapping[str, Experiment]) -> Targe
         for key in ("experiment", "reference"):
             if key in row and row[key] not in experiments:
                 raise ModelFileError(FILE, f"{where}.{key}", f"unknown experiment {row[key]!r}")
+        for sub in ("metric", "reference_metric"):  # a nested difference names its own reference experiment
+            ref = row.get(sub, {}).get("reference") if isinstance(row.get(sub), dict) else None
+            if ref is not None and ref not in experiments:
+                raise ModelFileError(FILE, f"{where}.{sub}.reference", f"unknown experiment {ref!r}")
         if "experiment" not in row:
             raise ModelFileError(FILE, f"{where}.experiment", "missing")
         if kind == "less_than":
@@ -351,7 +358,7 @@ class Runner:
             times = np.round(np.arange(0.0, e.hours + 1e-9, e.step_min / 60.0), 10)
             try:
                 self.cache[key] = simulate(regimen, species=e.species, hours=e.hours, params={**dict(e.params), **self.params}, times=times,
-                                           genotype=e.genotype, cut=e.cut, scale=dict(e.scale), clamp=clamp)
+                                           genotype=e.genotype, cut=e.cut, scale=dict(e.scale), clamp=clamp, condition=e.condition)
             except PlasticityError as exc:
                 self.cache[key] = exc
         out = self.cache[key]
@@ -386,7 +393,7 @@ def observe(spec: Mapping, exp: str, runner, unit: str = "") -> float:
         a = observe(spec["metric"], exp, runner)
         b = observe(spec.get("reference_metric", spec["metric"]), ref, runner)
         return a / b if b != 0 else math.nan
-    if kind == "less_than":
+    if kind in ("less_than", "difference"):  # difference: the metric on `experiment` minus the same metric on `reference`
         return observe(spec["metric"], exp, runner) - observe(spec["metric"], spec["reference"], runner)
     if kind == "ec50":
         conc = [float(c) for c in spec["concentrations"]]

@@ -30,6 +30,8 @@ dose grammar: <compound> <amount> <unit> <route> [at T] [over T] [every T | dail
 """
 
 
+CONDITION_HELP = "none | chronic_stress | chronic_corticosterone (models/conditions.toml); start from that condition's steady state"
+
 def _parse_scale(items: list[str]) -> dict[str, float]:
     out = {}
     for item in items:
@@ -126,10 +128,11 @@ def _simulate(args: argparse.Namespace) -> int:
         if why:
             print(f"note: no --hours given; simulating to {hours:g} h ({why}). Set --hours to choose.", file=sys.stderr)
     opts = dict(species=args.species, hours=hours, params=dict(_parse_param(p) for p in args.param or []), genotype=args.genotype,
-                cut=args.cut or (), scale=_parse_scale(args.scale or []), clamp=_parse_clamp(args.clamp or []))
+                cut=args.cut or (), scale=_parse_scale(args.scale or []), clamp=_parse_clamp(args.clamp or []), condition=args.condition)
     results = {name: simulate(regimen, **opts) for name, regimen in runs.items()}
     for name, result in results.items():
-        print(f"{name} | species {result.provenance['species']} | genotype {result.provenance['genotype']}")
+        print(f"{name} | species {result.provenance['species']} | genotype {result.provenance['genotype']}"
+              + (f" | condition {result.provenance['condition']}" if result.provenance["condition"] != "none" else ""))
         print("\n".join(_summary_lines(result, at)))
     result = next(iter(results.values()))
     if len(results) > 1:
@@ -204,7 +207,7 @@ def _model_options(args: argparse.Namespace) -> tuple[list, dict]:
     if args.regimen:
         doses.extend(Regimen.from_toml(args.regimen).doses)
     opts = dict(species=args.species, params=dict(_parse_param(p) for p in args.param or []), genotype=args.genotype,
-                cut=args.cut or (), scale=_parse_scale(args.scale or []), clamp=_parse_clamp(args.clamp or []))
+                cut=args.cut or (), scale=_parse_scale(args.scale or []), clamp=_parse_clamp(args.clamp or []), condition=args.condition)
     return doses, opts
 
 
@@ -213,6 +216,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--regimen", metavar="FILE.toml", help="a regimen file")
     p.add_argument("--species", default="mouse", help="mouse | rat | human | culture (default mouse)")
     p.add_argument("--genotype", default="wild_type", help="wild_type | val/met | met/met | trkb_knockdown")
+    p.add_argument("--condition", default="none", help=CONDITION_HELP + " (sweep: a comma-separated list is a sweep axis)")
     p.add_argument("--cut", action="append", metavar="EDGE", help="cut a feedback edge")
     p.add_argument("--scale", action="append", metavar="NODE=F", help="scale a node, e.g. trkb=0.5")
     p.add_argument("--clamp", action="append", metavar="SPEC", help="clamp a node: 'mtorc1=0 from 2 h to 6 h'")
@@ -242,6 +246,8 @@ def _sweep_cmd(args: argparse.Namespace) -> int:
     from ._sweep import parse_vary, sweep
 
     doses, opts = _model_options(args)
+    if "," in opts["condition"]:  # a list of conditions is a sweep axis
+        opts["condition"] = [c.strip() for c in opts["condition"].split(",")]
     vary = dict(parse_vary(v) for v in args.vary or [])
     population = {k: float(v) for k, v in (_parse_param(x) for x in args.population or [])}
     df = sweep(doses, vary=vary, design=args.design, n=args.n, seed=args.seed, population=population or None, hours=args.hours,
@@ -415,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--vs", action="append", metavar="REGIMEN",
                      help="another regimen to run and overlay, doses separated by ';' (or 'vehicle'); repeat for several")
     sim.add_argument("--genotype", default="wild_type", help="wild_type | val/met | met/met | trkb_knockdown")
+    sim.add_argument("--condition", default="none", help=CONDITION_HELP)
     sim.add_argument("--cut", action="append", metavar="EDGE", help="cut a feedback edge: mtorc1_to_bdnf, synaptic_protein_to_ampa")
     sim.add_argument("--scale", action="append", metavar="NODE=F", help="scale a node, e.g. trkb=0.5 (0 = knock-out)")
     sim.add_argument("--clamp", action="append", metavar="SPEC", help="clamp a node: 'mtorc1=0 from 2 h to 6 h'")
