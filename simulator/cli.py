@@ -260,18 +260,19 @@ def _sweep_cmd(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ._validation import validate
+    from ._validation import pass_rates, validate
 
     details: dict = {}
     df = validate(args.ids, _details=details)
     w = max(len(t) for t in df["title"]) if len(df) else 10
-    print(f"{'id':<4} {'target':<{w}} {'conf':<4} {'simulated':>10}  {'status':<12} expected  [source]")
+    print(f"{'id':<4} {'set':<5} {'target':<{w}} {'conf':<4} {'simulated':>10}  {'status':<12} expected  [source]")
     for r in df.itertuples():
         sim = "" if r.simulated != r.simulated else f"{r.simulated:.3g} {r.unit}"
-        print(f"{r.id:<4} {r.title:<{w}} {r.confidence:<4} {sim:>10}  {r.status:<12} {r.expected}  [{r.source}]")
+        print(f"{r.id:<4} {r.set[:4]:<5} {r.title:<{w}} {r.confidence:<4} {sim:>10}  {r.status:<12} {r.expected}  [{r.source}]")
     n = df["status"].value_counts()
     r_miss = df[(df["status"] == "miss") & (df["confidence"] == "R")]
     print(f"{n.get('pass', 0)} pass, {n.get('miss', 0)} miss ({len(r_miss)} R), {n.get('not run', 0)} not run, {n.get('out of scope', 0)} out of scope")
+    print("; ".join(f"{name} set: {p}/{t} pass ({100 * p / t:.0f}%)" for name, (p, t) in pass_rates(df).items() if t))
     if args.report:
         from ._report import write_report
 
