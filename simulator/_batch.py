@@ -88,7 +88,10 @@ def _check_params(setup, P: np.ndarray) -> list[str]:
         if name in flat.inputs:
             continue
         col = P[j]
-        bad = ~np.isfinite(col) | (col < 0) | ((col == 0) & (j in positive))
+        if getattr(flat, "from_initial", False):  # an imported SBML model: its parameters may be negative
+            bad = ~np.isfinite(col)
+        else:
+            bad = ~np.isfinite(col) | (col < 0) | ((col == 0) & (j in positive))
         for k in np.nonzero(bad)[0]:
             if status[k] == OK:
                 status[k] = f"failed: parameter '{name}' = {col[k]!r} (expected a finite value {'> 0' if j in positive else '>= 0'})"
@@ -102,6 +105,11 @@ def _prepare_members(setup, P: np.ndarray, status: list[str]) -> tuple[np.ndarra
     Y0 = np.full((comp.n_states, P.shape[1]), np.nan)
     live = [k for k, s in enumerate(status) if s == OK]
     if not live:
+        return P, Y0
+    if getattr(flat, "from_initial", False):  # an imported SBML model starts from its own initial values, not a steady state
+        y = np.empty((comp.n_states, len(live)))
+        comp.init_into(P[:, live], y)
+        Y0[:, live] = y
         return P, Y0
     slow = list(live)
     if not flat.cut_edges and not flat.clamp_levels:

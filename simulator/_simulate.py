@@ -166,6 +166,9 @@ def time_grid(start_h: float, hours: float, times: Iterable[float] | None) -> np
             grid = np.append(grid, hours)
         return grid
     grid = check_times(times)
+    repeated = grid[1:][np.diff(grid) == 0]
+    if len(repeated):  # the solvers need distinct output times; a repeated row would say nothing new
+        raise PlasticityError(f"times: {repeated[0]:g} h is given more than once; give each output time once (strictly increasing)")
     if len(grid) > MAX_OUTPUT_ROWS:
         raise PlasticityError(f"times: {len(grid):,} output times exceed the limit of {MAX_OUTPUT_ROWS:,} rows (MAX_OUTPUT_ROWS); give a coarser grid")
     if grid[-1] - min(grid[0], start_h) > MAX_SPAN_H:

@@ -487,7 +487,7 @@ class _Output:
         table = pa.Table.from_pandas(df, preserve_index=False)
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), _CHUNK_KEY: self.key.encode(),
                                                b"plasticity": json.dumps(self.provenance, default=str).encode()})
-        atomic_write(self.chunk_path(i), lambda tmp: pq.write_table(table, tmp))
+        atomic_write(self.chunk_path(i), lambda tmp: pq.write_table(table, tmp), clean=False)  # parts cleared in __init__
 
     def read(self, n_chunks: int) -> pd.DataFrame:
         return pd.concat([pd.read_parquet(self.chunk_path(i)) for i in range(n_chunks)], ignore_index=True)
@@ -652,6 +652,7 @@ def sweep(
     clamp: Iterable[Clamp] | Clamp = (),
     tolerances: Tolerances = Tolerances(),
     progress: bool = False,
+    model=None,
     condition: str | Sequence[str] = "none",
 ):
     """Run one regimen over many members; returns a DataFrame, one row per member.
@@ -669,7 +670,17 @@ def sweep(
     `condition` ("chronic_stress"; models/conditions.toml) starts every member from that condition; a list of
     conditions is a sweep axis (one sweep per condition, rows stacked with a `condition` column; with `out`, one
     folder per condition, `<out>/condition=<name>`); vary={"condition_severity": (0, 1)} grades a condition.
+    `model` (from `from_sbml`) sweeps an imported model's parameters instead, on the same batched engine:
+    one row per member with each changing column's peak, time of peak and final value.
     """
+    if model is not None:
+        from ._sbml_batch import sweep_imported
+
+        if regimen or out is not None or scheduler is not None or metrics is not None:
+            raise PlasticityError("sweep: with model= give vary/design/n/seed/population/hours/tolerances only "
+                                  "(no regimen, out, scheduler or metrics)")
+        return sweep_imported(model, vary=vary, design=design, n=n, seed=seed, population=population, hours=hours,
+                              tolerances=tolerances, trajectories=trajectories)
     if not isinstance(condition, str):
         return _condition_axis(condition, out, trajectories, dict(
             regimen=regimen, species=species, vary=vary, design=design, n=n, seed=seed, population=population, metrics=metrics,
