@@ -47,7 +47,6 @@ def chronic():
 def decay():
     rows = []
     (d1, d14, d28, d56), r = gain(["ketamine 10 mg/kg ip"], "mouse", 56 * 24 + 1, [24, 336, 672, 1344])
-    tc = r.timecourse
     peak = max(r.spine_gain(h) for h in np.arange(1, 56 * 24, 6.0))
     rows.append(("mouse ketamine 10 once: d14/d1", f"{d14 / d1:.2f} (>= 0.3); d1 {d1:+.1f} d14 {d14:+.1f}", d14 / d1 >= 0.3))
     rows.append(("  d28/peak, d56/peak", f"{d28 / peak:.2f} (<= 0.33), {d56 / peak:.2f} (<= 0.17); peak {peak:+.1f}", d28 / peak <= 1 / 3 and d56 / peak <= 1 / 6))
