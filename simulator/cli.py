@@ -488,6 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
     fitp.add_argument("--species", default="mouse", help="mouse | rat | human | culture (default mouse)")
     fitp.add_argument("--plot", metavar="FILE.png", help="write the data-and-fit figure")
     fitp.set_defaults(func=_fit_cmd)
+    from ._classroom._cli import add_commands  # `app` and `lesson`; Bokeh loads only when one of them runs
+
+    add_commands(sub)
     parser.commands = dict(sub.choices)
     return parser
 

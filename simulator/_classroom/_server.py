@@ -1,0 +1,178 @@
+"""`plasticity app`: the classroom views served live by a Bokeh server on 127.0.0.1.
+
+A control change looks its setting up in the run cache (filled ahead of time by a worker process with
+the settings a class is likely to try next) and pushes the new curves; the browser redraws the diagram
+for the time slider by itself. Set PLASTICITY_APP_TIMING=1 to print each redraw's server time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+from .._errors import PlasticityError
+from ._catalogue import Catalogue, Setting, load_catalogue
+from ._questions import Question, answer, load_questions, quiz_table
+from ._runs import RunCache, neighbours
+from ._view import View, build, dose_options, info_for, setting_from
+
+
+def _check_port(port: int) -> None:
+    if not 0 < port < 65536:
+        raise PlasticityError(f"--port: expected a port number from 1 to 65535, got {port}")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise PlasticityError(f"--port: port {port} on 127.0.0.1 is already in use; choose another with --port") from None
+
+
+class Session:
+    """One browser tab: its controls, what it shows and what it showed before (the ghost)."""
+
+    def __init__(self, doc, cat: Catalogue, qs: list[Question], cache: RunCache):
+        self.cat, self.qs, self.cache = cat, qs, cache
+        self.busy = False
+        self.shown: dict | None = None
+        self.setting: Setting = cat.default
+        self.view: View = build(cat, quiz_table(qs, cat, self._ready_answers()), cat.default)
+        v = self.view
+        for w in (v.compound, v.dose, v.species, v.pretreatment, v.genotype):
+            w.on_change("value", self._changed)
+        v.cuts.on_change("active", self._changed)
+        v.q_reveal.on_click(self._reveal)
+        v.q_show.on_click(self._show)
+        doc.add_root(v.layout)
+        doc.title = "plasticity: the feedback loop"
+        doc.js_on_event("document_ready", v.ready)
+        self.apply(cat.default)
+        # the first draw: a served page does not report 'document_ready', so the server pokes the page until it answers
+        self._kicks = 0
+        self._kicker = doc.add_periodic_callback(self._kick, 300)
+        v.kick.on_change("name", lambda attr, old, new: self._drawn(doc))
+
+    def _kick(self) -> None:
+        self._kicks += 1
+        self.view.kick.tags = [self._kicks]
+
+    def _drawn(self, doc) -> None:
+        if self._kicker is not None:
+            doc.remove_periodic_callback(self._kicker)
+            self._kicker = None
+
+    def _ready_answers(self) -> dict[str, dict]:
+        out = {}
+        for q in self.qs:
+            if all(self.cache.cached(s) is not None for s in q.settings()):
+                out[q.id] = answer(q, self.cache.get, self.cat)
+        return out
+
+    def _changed(self, attr, old, new) -> None:  # noqa: ARG002 - Bokeh's callback signature
+        if not self.busy:
+            self.apply(setting_from(self.view, self.cat))
+
+    def apply(self, s: Setting) -> None:
+        """Show a setting: fix the dose choices, look the run up, push its curves and numbers."""
+        start = time.perf_counter()
+        v = self.view
+        self.busy = True
+        try:
+            if (s.compound, s.species) != (self.setting.compound, self.setting.species) or v.dose.value != f"{s.dose:g}":
+                opts = dose_options(self.cat, s)
+                if f"{s.dose:g}" not in [o for o, _ in opts]:
+                    try:
+                        s = s.with_(dose=self.cat.dosing(s).typical)
+                    except PlasticityError:
+                        pass
+                    opts = dose_options(self.cat, s)
+                v.dose.options = opts
+                v.dose.value = f"{s.dose:g}"
+                try:
+                    v.dose.title = f"Dose ({self.cat.dosing(s).unit_label})"
+                except PlasticityError:
+                    v.dose.title = "Dose"
+            for w, val in ((v.compound, s.compound), (v.species, s.species), (v.pretreatment, s.pretreatment), (v.genotype, s.genotype)):
+                if w.value != val:
+                    w.value = val
+        finally:
+            self.busy = False
+        self.setting = s
+        hit = self.cache.cached(s) is not None
+        b = self.cache.get(s)
+        if "error" not in b:
+            if self.shown is not None and self.shown["key"] != b["key"]:
+                v.ghost.data = dict(self.shown["run"])
+            v.run.data = dict(b["run"])
+            v.veh.data = dict(b["vehicle"])
+        v.info.data = info_for(b, self.shown, s)
+        if "error" not in b:
+            self.shown = b
+        self.cache.prefetch(neighbours(self.cat, s))
+        if os.environ.get("PLASTICITY_APP_TIMING"):
+            print(f"redraw {s.key}: {1000 * (time.perf_counter() - start):.0f} ms on the server ({'cache' if hit else 'computed'})", file=sys.stderr)
+
+    def _reveal(self) -> None:
+        q = next((q for q in self.qs if q.id == self.view.q_select.value), None)
+        if q is None:
+            return
+        src = self.view.quiz
+        i = src.data["id"].index(q.id)
+        if src.data["answer"][i]:
+            return
+        try:
+            a = answer(q, self.cache.get, self.cat)
+        except PlasticityError as exc:
+            a = {"answer": "(no answer)", "detail": str(exc)}
+        data = dict(src.data)  # a new table, not a patch: the page's reveal listens for a change of the data
+        data["answer"] = [*data["answer"][:i], str(a["answer"]), *data["answer"][i + 1 :]]
+        data["detail"] = [*data["detail"][:i], a["detail"], *data["detail"][i + 1 :]]
+        src.data = data
+
+    def _show(self) -> None:
+        q = next((q for q in self.qs if q.id == self.view.q_select.value), None)
+        if q is not None:
+            s = q.setting or q.options[0][1]
+            self.busy = True
+            try:
+                from ._catalogue import FEEDBACK
+
+                self.view.cuts.active = [i for i, c in enumerate(FEEDBACK) if c in s.cuts]
+            finally:
+                self.busy = False
+            self.apply(s.with_(clamp=""))
+
+
+def serve(port: int = 5006, *, open_browser: bool = True, catalogue: str | Path | None = None, questions: str | Path | None = None) -> None:
+    """Serve the classroom app on http://127.0.0.1:<port>/ until interrupted."""
+    try:
+        from bokeh.application import Application
+        from bokeh.application.handlers.function import FunctionHandler
+        from bokeh.server.server import Server
+    except ImportError:
+        raise PlasticityError("app: Bokeh is not installed; install the extra with: pip install 'plasticity[app]'") from None
+    _check_port(port)
+    cat = load_catalogue(catalogue)
+    qs = load_questions(cat, questions)
+    for name in ("bokeh", "tornado"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("bokeh.server.views.ws").setLevel(logging.ERROR)  # a closed tab is not worth a warning
+    cache = RunCache(cat, workers=1)
+    print("plasticity app: warming up (the first run compiles the model) ...", flush=True)
+    cache.get(cat.default)
+    cache.prefetch([s for q in qs for s in q.settings()], replace=False)
+    cache.prefetch(neighbours(cat, cat.default))
+    app = Application(FunctionHandler(lambda doc: Session(doc, cat, qs, cache)))
+    server = Server({"/": app}, port=port, address="127.0.0.1", allow_websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"],
+                    num_procs=1)
+    server.start()
+    print(f"plasticity app: serving on http://127.0.0.1:{port}/ (Ctrl+C to stop)", flush=True)
+    if open_browser:
+        server.io_loop.add_callback(server.show, "/")
+    try:
+        server.io_loop.start()
+    finally:
+        cache.close()

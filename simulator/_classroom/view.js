@@ -1,0 +1,134 @@
+// plasticity classroom views: the browser half, shared by the live app and the lesson page.
+// Every CustomJS in the page starts with this library; `P` holds its functions.
+const P = {
+  nearest(ts, x) {
+    let lo = 0, hi = ts.length - 1;
+    if (hi < 0) return -1;
+    while (hi - lo > 1) { const mid = (lo + hi) >> 1; if (ts[mid] <= x) lo = mid; else hi = mid; }
+    return Math.abs(ts[hi] - x) < Math.abs(ts[lo] - x) ? hi : lo;
+  },
+  pick(palette, f) {  // f in [0, 1]
+    const k = Math.max(0, Math.min(palette.length - 1, Math.round(f * (palette.length - 1))));
+    return palette[k];
+  },
+  fold(d, v, key, i) {  // a node's level over the vehicle run at the same time
+    if (key === "drug") return Math.max(d.drug[i], 0);
+    if (key === "spine_density") return d.spines[i];
+    const base = v && v[key] && v[key].length > i ? v[key][i] : 1.0;
+    return base > 0 ? d[key][i] / base : d[key][i];
+  },
+  esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); },
+
+  // the pathway diagram at the slider's time; the time cursors on the time courses
+  diagram(a) {
+    const d = a.run.data, v = a.veh.data, ts = d.t;
+    if (!ts || !ts.length) return;
+    const i = P.nearest(ts, a.slider.value);
+    const info = a.info.data;
+    const cuts = (info.cuts && info.cuts.length ? String(info.cuts[0]) : "").split(",").filter((c) => c);
+    const nd = a.nodes.data, n = nd.key.length;
+    const fill = [], ink = [], value = [];
+    for (let k = 0; k < n; k++) {
+      const key = nd.key[k];
+      const f = P.fold(d, v, key, i);
+      if (key === "drug") {
+        fill.push(P.pick(a.purples, 0.08 + 0.8 * Math.min(f, 1)));
+        ink.push(f > 0.55 ? "#ffffff" : "#1a1a1a");
+        value.push(Math.round(100 * f) + " %");
+      } else {
+        const l2 = Math.max(-1, Math.min(1, Math.log2(Math.max(f, 1e-6))));
+        fill.push(P.pick(a.palette, (l2 + 1) / 2));
+        ink.push(Math.abs(l2) > 0.6 ? "#ffffff" : "#1a1a1a");
+        value.push(f.toFixed(2) + "×");
+      }
+    }
+    a.nodes.data = {...nd, fill: fill, ink: ink, value: value};
+    const ed = a.edges.data, m = ed.up.length;
+    const width = [], colour = [], alpha = [], hsize = [], mark = [];
+    for (let e = 0; e < m; e++) {
+      const up = ed.up[e];
+      const sig = up === "drug" ? Math.max(d.drug[i], 0) : Math.max(P.fold(d, v, up, i) - 1, 0);
+      const cut = ed.cut[e] !== "" && cuts.includes(ed.cut[e]);
+      const w = cut ? 1.5 : 2 + 8 * Math.min(sig, 2.5);
+      width.push(w);
+      colour.push(cut ? "#bdbdbd" : ed.base[e]);
+      alpha.push(cut ? 0.8 : 0.95);
+      hsize.push(cut ? 9 : 12 + 1.3 * w);
+      mark.push(cut ? 1 : 0);
+    }
+    a.edges.data = {...ed, width: width, colour: colour, alpha: alpha};
+    a.heads.data = {...a.heads.data, size: hsize, colour: colour};
+    a.marks.data = {...a.marks.data, alpha: mark};
+    for (const s of a.spans) s.location = ts[i];
+    a.clock.text = "<span class='clock'>t = " + (Math.round(ts[i] * 100) / 100) + " h after dosing</span>";
+  },
+
+  // the title, the gains and any message
+  info(a) {
+    const x = a.info.data;
+    if (!x.label || !x.label.length) return;
+    const err = x.error[0];
+    a.title.text = "<div class='setting'>" + P.esc(x.label[0]) + "</div>" +
+      (err ? "<div class='error' role='alert'>" + P.esc(err) + "</div>" : "");
+    let h = "<div class='gains' aria-live='polite'><div class='gl'>Spine gain vs vehicle</div>";
+    for (const t of ["24", "48", "72"]) {
+      h += "<div class='g'><div class='h'>" + t + " h</div><div class='v gain-" + t + "'>" + P.esc(x["g" + t][0]) + "</div>" +
+           "<div class='p prev-" + t + "'>" + (x["p" + t][0] ? "before: " + P.esc(x["p" + t][0]) : "&nbsp;") + "</div></div>";
+    }
+    h += "</div>";
+    if (x.prev_label[0]) h += "<div class='prevlabel'>ghost (dashed orange): " + P.esc(x.prev_label[0]) + "</div>";
+    a.gains.text = h;
+  },
+
+  play(a) {
+    if (window.__plasticity_timer) { clearInterval(window.__plasticity_timer); window.__plasticity_timer = null; }
+    if (!a.toggle.active) { a.toggle.label = "▶ Play the time course"; return; }
+    a.toggle.label = "❚❚ Pause";
+    const ts0 = a.run.data.t;
+    if (P.nearest(ts0, a.slider.value) >= ts0.length - 1) a.slider.value = ts0[0];
+    window.__plasticity_timer = setInterval(() => {
+      const ts = a.run.data.t;
+      const i = P.nearest(ts, a.slider.value) + 1;
+      if (i >= ts.length) { a.toggle.active = false; return; }
+      a.slider.value = ts[i];
+    }, 90);
+  },
+
+  // predict, then reveal
+  question(a) {
+    const q = a.quiz.data, i = q.id.indexOf(a.select.value);
+    if (i < 0) return;
+    window.__plasticity_revealed = null;
+    a.prompt.text = "<p class='prompt'>" + P.esc(q.prompt[i]) + "</p><p class='qsetting'>Setting: " + P.esc(q.setting_label[i]) + "</p>";
+    const number = q.kind[i] === "number";
+    a.choice.visible = !number;
+    a.number.visible = number;
+    if (!number) { a.choice.labels = String(q.choices[i]).split("|"); a.choice.active = null; }
+    else { a.number.value = ""; a.number.title = "Your prediction" + (q.unit[i] ? " (" + q.unit[i] + ")" : ""); }
+    a.out.text = "<p class='hint'>Decide on your prediction, then press Reveal.</p>";
+  },
+
+  reveal(a, force) {
+    const q = a.quiz.data, i = q.id.indexOf(a.select.value);
+    if (i < 0) return;
+    if (!force && window.__plasticity_revealed !== q.id[i]) return;
+    window.__plasticity_revealed = q.id[i];
+    const number = q.kind[i] === "number";
+    let said = null;
+    if (number) { const x = parseFloat(a.number.value); said = isFinite(x) ? x : null; }
+    else if (a.choice.active !== null && a.choice.active !== undefined) said = a.choice.labels[a.choice.active];
+    const ans = q.answer[i];
+    if (ans === "") { a.out.text = "<p class='wait'>The model is still computing this answer ...</p>"; return; }
+    let agree = "no prediction made";
+    if (said !== null) {
+      if (number) {
+        const m = parseFloat(ans), r = said / m;
+        agree = (m === 0 ? said === 0 : r >= 0.5 && r <= 2) ? "yes (within 2×)" : "no (off by " + (m === 0 ? "∞" : r.toPrecision(2)) + "×)";
+      } else agree = said === ans ? "yes" : "no";
+    }
+    a.out.text = "<table class='reveal'><tr><th>your prediction</th><td class='said'>" + (said === null ? "—" : P.esc(said)) + "</td></tr>" +
+      "<tr><th>the model</th><td class='model-answer'>" + P.esc(ans) + (number && q.unit[i] ? " " + P.esc(q.unit[i]) : "") + "</td></tr>" +
+      "<tr><th>agree?</th><td class='agree'>" + P.esc(agree) + "</td></tr></table>" +
+      "<p class='detail'>" + P.esc(q.detail[i]) + "</p><p class='explain'>" + P.esc(q.explain[i]) + "</p>";
+  },
+};

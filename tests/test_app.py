@@ -1,0 +1,243 @@
+"""The classroom in a real headless Chromium (Debian's chromium, driven by Playwright; issue 18).
+
+- `plasticity app --port N --no-browser`: change the dose, a pretreatment and a cut and read the 24 h gain off
+  the page (it must equal `simulate()`'s to the two decimals shown); move the time slider and see the diagram
+  change; play it; answer a predict-then-reveal question and check the reveal; screenshot docs/figures/app.png.
+- `plasticity lesson`: open the page from file:// with the network off; a selector changes the values; no request
+  leaves the page; the default grid stays under 15 MB.
+
+Outside CI the tests skip when Bokeh, Playwright or /usr/bin/chromium is missing; in CI (CI=true) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+MAX_LESSON_BYTES = 15_000_000
+
+
+def _need(module: str):
+    if os.environ.get("CI"):
+        return __import__(module)
+    return pytest.importorskip(module, reason="the app extra: pip install -e '.[app]'")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need("bokeh")
+    pw = _need("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    with pw.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _cli() -> list[str]:
+    exe = shutil.which("plasticity", path=os.path.dirname(sys.executable))
+    return [exe] if exe else [sys.executable, "-m", "simulator.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(browser):  # noqa: ARG001 - the browser check comes first: no server without one
+    port = _free_port()
+    proc = subprocess.Popen([*_cli(), "app", "--port", str(port), "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "PLASTICITY_APP_TIMING": "1"})
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"plasticity app did not serve {url}: {proc.stdout.read()[-3000:]}")
+        time.sleep(0.5)
+    yield url
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _text(page, css: str) -> str:
+    return page.locator(css).first.inner_text().strip()
+
+
+def _wait_text(page, css: str, pred, timeout_s: float = 60) -> str:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        t = _text(page, css) if page.locator(css).count() else ""
+        if pred(t):
+            return t
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{css}: gave up waiting; last text {t!r}")
+        time.sleep(0.1)
+
+
+def _gain24(regimen: list[str], **kw) -> str:
+    import simulator
+
+    return f"{simulator.simulate(regimen, species='mouse', hours=72, **kw).spine_gain(24):+.2f} %"
+
+
+def test_cli_app_refuses_a_busy_port_in_one_line():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        run = subprocess.run([*_cli(), "app", "--port", str(port), "--no-browser"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip().count("\n") == 0 and f"port {port}" in run.stderr and "in use" in run.stderr
+
+
+def test_live_app_matches_simulate_and_teaches(browser, app_url):
+    page = browser.new_page(viewport={"width": 1900, "height": 1200})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(app_url)
+    _wait_text(page, ".gain-24", lambda t: t.endswith("%"))
+    assert page.locator(".pl-compound select").count() == 1 and page.locator(".pl-time").count() == 1  # a page with controls
+    first = _text(page, ".gain-24")
+    assert first == _gain24(["ketamine 10 mg/kg ip"])
+
+    # dose, then a pretreatment, then a cut: the page's 24 h gain is simulate()'s, to the shown precision
+    page.locator(".pl-dose select").select_option(label="20 mg/kg")
+    _wait_text(page, ".setting", lambda t: "20 mg/kg" in t)
+    page.locator(".pl-pretreatment select").select_option(label="rapamycin (blocks mTORC1)")
+    _wait_text(page, ".setting", lambda t: "rapamycin" in t)
+    page.locator(".pl-cuts input").first.check()
+    _wait_text(page, ".setting", lambda t: "BDNF cut" in t)
+    want = _gain24(["rapamycin 0.2 nmol icv at -30 min", "ketamine 20 mg/kg ip"], cut=["mtorc1_to_bdnf"])
+    assert _text(page, ".gain-24") == want
+    assert _text(page, ".prev-24").startswith("before:")  # the previous setting is shown beside it
+
+    # back to the intact loop without rapamycin for the diagram: the time slider changes the drawing
+    page.locator(".pl-cuts input").first.uncheck()
+    page.locator(".pl-pretreatment select").select_option(label="none")
+    _wait_text(page, ".setting", lambda t: "rapamycin" not in t and "cut" not in t)
+    clock0 = _text(page, ".clock")
+    before = page.locator(".pl-diagram canvas").first.screenshot()
+    handle = page.locator(".pl-time .noUi-handle").first
+    handle.focus()
+    for _ in range(60):  # the keyboard moves it (one step each)
+        handle.press("ArrowRight")
+    clock1 = _wait_text(page, ".clock", lambda t: t != clock0)
+    after = page.locator(".pl-diagram canvas").first.screenshot()
+    assert clock1 != clock0 and before != after
+
+    # play: the clock moves on by itself
+    page.locator(".pl-play button").first.click()
+    _wait_text(page, ".clock", lambda t: t != clock1, timeout_s=10)
+    page.locator(".pl-play button").first.click()
+
+    # predict, then reveal: ANA-12 before ketamine (mouse)
+    options = page.locator(".pl-question select option").all_inner_texts()
+    label = next(o for o in options if "ANA-12" in o)
+    page.locator(".pl-question select").select_option(label=label)
+    _wait_text(page, ".prompt", lambda t: "ANA-12" in t)
+    page.locator(".pl-choice button", has_text="less").first.click()
+    page.locator(".pl-reveal button").first.click()
+    model = _wait_text(page, ".model-answer", lambda t: t not in ("",), timeout_s=120)
+    import simulator
+
+    ref = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse").spine_gain(24)
+    v = simulator.simulate(["ANA-12 0.5 mg/kg ip at -30 min", "ketamine 10 mg/kg ip"], species="mouse").spine_gain(24)
+    expect = "none" if v <= 0.25 * ref else "same" if abs(v - ref) <= 0.1 * abs(ref) else ("more" if v > ref else "less")
+    assert model == expect
+    assert _text(page, ".said") == "less"
+    assert _text(page, ".agree") == ("yes" if expect == "less" else "no")
+
+    # the stage panel and the limits panel are there, and the limits come from the README
+    page.locator(".bk-tab", has_text="What the model cannot tell you").first.click()
+    assert "calibrated on rodent" in page.locator("ul.limits").first.inner_text()
+    page.locator(".bk-tab", has_text="Predict, then reveal").first.click()
+
+    page.locator(".pl-dose select").select_option(label="10 mg/kg (typical)")
+    _wait_text(page, ".setting", lambda t: "10 mg/kg" in t)
+    page.screenshot(path=str(ROOT / "docs" / "figures" / "app.png"), full_page=True)
+    assert not errors, errors
+    page.close()
+
+
+def _lesson(tmp: Path, *extra: str) -> Path:
+    out = tmp / "lesson.html"
+    run = subprocess.run([*_cli(), "lesson", "--out", str(out), *extra], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return out
+
+
+def test_lesson_page_works_offline_with_no_request(browser, tmp_path):
+    out = _lesson(tmp_path, "--compounds", "ketamine", "--doses", "1,3", "--pretreatments", "none,rapamycin", "--cuts", "none,both")
+    html = out.read_text()
+    assert "<script src=" not in html and 'rel="stylesheet" href' not in html  # every script and style inline
+    context = browser.new_context(viewport={"width": 1900, "height": 1200})
+    context.set_offline(True)
+    requests: list[str] = []
+
+    def route(r):
+        requests.append(r.request.url)
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(out.as_uri())
+    g0 = _wait_text(page, ".gain-24", lambda t: t.endswith("%"))
+    assert g0 == _gain24(["ketamine 10 mg/kg ip"])
+    shot = page.screenshot()
+    assert len(set(shot[100:5000])) > 20  # not a blank page
+
+    page.locator(".pl-dose select").select_option(label="30 mg/kg")
+    g1 = _wait_text(page, ".gain-24", lambda t: t != g0)
+    assert g1 == _gain24(["ketamine 30 mg/kg ip"])
+    page.locator(".pl-pretreatment select").select_option(label="rapamycin (blocks mTORC1)")
+    g2 = _wait_text(page, ".gain-24", lambda t: t != g1)
+    assert g2 == _gain24(["rapamycin 0.2 nmol icv at -30 min", "ketamine 30 mg/kg ip"])
+
+    # a question's answer is in the page
+    page.locator(".pl-reveal button").first.click()
+    assert _wait_text(page, ".model-answer", lambda t: t != "")
+    assert not errors, errors
+    assert [u for u in requests if not u.startswith("file://")] == []
+    context.close()
+
+
+@pytest.mark.slow
+def test_default_lesson_grid_is_under_15_mb(tmp_path):
+    _need("bokeh")
+    out = _lesson(tmp_path)
+    size = out.stat().st_size
+    print(f"\ndefault lesson grid: {size / 1e6:.1f} MB")
+    assert 1_000_000 < size < MAX_LESSON_BYTES
