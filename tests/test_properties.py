@@ -132,6 +132,10 @@ def valid_dose(draw):
         kw["over_h"] = n * TIME_UNITS["min"]
         assume(every is None or kw["over_h"] <= every)
     order = draw(st.permutations(parts[4:]))
+    if bath and every is not None and "over_h" in kw:  # after a repetition, 'for T' is the course's length, so a bath's own length comes first
+        fors = [i for i, p in enumerate(order) if p.startswith("for ")]
+        evs = [i for i, p in enumerate(order) if p.startswith("every ")]
+        assume(fors[0] < evs[0])
     return " ".join(parts[:4] + list(order)), Dose(name, amount, unit, route, **kw)
 
 
