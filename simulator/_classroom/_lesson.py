@@ -16,7 +16,7 @@ from .._errors import PlasticityError, UnknownNameError
 from ._catalogue import FEEDBACK, GAIN_HOURS, NONE, Catalogue, Setting, load_catalogue
 from ._questions import answer, load_questions, quiz_table
 from ._runs import _worker, pool, safe_compute
-from ._view import JS, build, fmt_gain, info_for
+from ._view import JS, build, first_draw, fmt_gain, info_for
 
 CUT_SETS = {"none": (), "mtorc1_to_bdnf": ("mtorc1_to_bdnf",), "synaptic_protein_to_ampa": ("synaptic_protein_to_ampa",),
             "both": tuple(FEEDBACK)}
@@ -188,12 +188,14 @@ def write_lesson(out: str | Path, *, compounds=None, doses=(0.3, 1, 3), species=
                  f"genotypes {', '.join(sorted({s.genotype for s in grid}))}")
     store = _store(cat, grid, {k: b for k, b in bundles.items() if not k.split("|")[-1]}, grid_text)  # a clamp has no control
     first = cat.default if cat.default.key in bundles else grid[0]
-    view = build(cat, quiz_table(qs, cat, answers), first, lesson=True)
+    quiz = quiz_table(qs, cat, answers)
+    view = build(cat, quiz, first, lesson=True)
     b0 = bundles[first.key]
     if "error" not in b0:
         view.run.data = dict(b0["run"])
         view.veh.data = dict(b0["vehicle"])
     view.info.data = info_for(b0, None, first)
+    first_draw(view, b0, view.info.data, quiz)
     # the selectors offer what the grid holds
     view.species.options = sorted({s.species for s in wanted if not s.clamp}, key=cat.species.index)
     view.compound.options = [(c.id, c.display) for c in cat.compounds.values() if any(s.compound == c.id for s in wanted)]

@@ -145,7 +145,7 @@ class RunCache:
         self._cache: OrderedDict[str, dict] = OrderedDict()
         self._pending: dict[str, Future] = {}
         self._keep: set[str] = set()  # queued with replace=False: never dropped by a later wave
-        self._pool = pool(workers) if workers else None
+        self._pool = pool(workers, nice=10) if workers else None  # ahead-of-time work yields to the class's clicks
 
     def close(self) -> None:
         if self._pool is not None:
@@ -225,15 +225,27 @@ class RunCache:
             return not self._pending
 
 
-def pool(workers: int) -> ProcessPoolExecutor:
+def pool(workers: int, nice: int = 0) -> ProcessPoolExecutor:
     """Spawned worker processes that die with this one, however it ends (the sweep's own guard)."""
     import multiprocessing
     import os
 
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
+                               initargs=(os.getpid(), nice))
+
+
+def _init(parent: int, nice: int) -> None:
+    """A worker: dies with its parent; `nice` lowers its priority, so the server and the browser come first."""
+    import os
+
     from .._sweep import _worker_init
 
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
-                               initargs=(os.getpid(),))
+    _worker_init(parent)
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
 
 
 def neighbours(cat: Catalogue, s: Setting) -> list[Setting]:

@@ -18,7 +18,7 @@ from .._errors import PlasticityError
 from ._catalogue import Catalogue, Setting, load_catalogue
 from ._questions import Question, answer, load_questions, quiz_table
 from ._runs import RunCache, neighbours
-from ._view import View, build, dose_options, info_for, setting_from
+from ._view import View, build, dose_options, first_draw, info_for, setting_from
 
 
 def _check_port(port: int) -> None:
@@ -39,7 +39,8 @@ class Session:
         self.busy = False
         self.shown: dict | None = None
         self.setting: Setting = cat.default
-        self.view: View = build(cat, quiz_table(qs, cat, self._ready_answers()), cat.default)
+        quiz = quiz_table(qs, cat, self._ready_answers())
+        self.view: View = build(cat, quiz, cat.default)
         v = self.view
         for w in (v.compound, v.dose, v.species, v.pretreatment, v.genotype):
             w.on_change("value", self._changed)
@@ -50,6 +51,8 @@ class Session:
         doc.title = "plasticity: the feedback loop"
         doc.js_on_event("document_ready", v.ready)
         self.apply(cat.default)
+        if self.shown is not None:
+            first_draw(v, self.shown, v.info.data, quiz)
         # the first draw: a served page does not report 'document_ready', so the server pokes the page until it answers
         self._kicks = 0
         self._kicker = doc.add_periodic_callback(self._kick, 300)

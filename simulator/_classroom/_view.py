@@ -162,7 +162,7 @@ def info_for(bundle: dict, previous: dict | None, s: Setting) -> dict[str, list]
 
 def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bool = False) -> View:
     """Lay out the whole page for `setting`; the sources start empty and are filled by the caller."""
-    from bokeh.layouts import column, gridplot, row
+    from bokeh.layouts import column, row
     from bokeh.models import (
         Button,
         CheckboxGroup,
@@ -240,7 +240,7 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
     mapper = LinearColorMapper(palette=palette, low=-1, high=1)
     dia.add_layout(ColorBar(color_mapper=mapper, title="log2 fold over vehicle", width=14, title_text_font_size="13px",
                             major_label_text_font_size="12px"), "right")
-    clock = Div(text="", stylesheets=[css], css_classes=["pl-clock"])
+    clock = Div(text="", stylesheets=[css], css_classes=["pl-clock"], width=400, height=30)
 
     # ------------------------------------------------------------------ the time courses
     xrange = Range1d(-0.5, 72)
@@ -262,11 +262,11 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
         spans.append(sp)
         figs.append(f)
     xr.js_on_change("active", CustomJS(args={"r": xrange}, code="r.start = -0.5; r.end = cb_obj.active === 0 ? 12 : 72;"))
-    grid = gridplot(figs, ncols=4, toolbar_location=None)
+    grid = column(row(*figs[:4]), row(*figs[4:]))
 
     # ------------------------------------------------------------------ text
-    title = Div(text="", stylesheets=[css], css_classes=["pl-title"], width=1000)
-    gains = Div(text="", stylesheets=[css], css_classes=["pl-gains"], width=760)
+    title = Div(text="", stylesheets=[css], css_classes=["pl-title"], width=1000, height=64)  # fixed sizes: new text, no re-layout
+    gains = Div(text="", stylesheets=[css], css_classes=["pl-gains"], width=760, height=112)
     stages = Div(text=stages_html(), stylesheets=[css], css_classes=["pl-stages"], width=480)
     limits = Div(text=limits_html(), stylesheets=[css], css_classes=["pl-limits"], width=480)
 
@@ -314,9 +314,13 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
     kick = Div(text="", visible=False, css_classes=["pl-kick"])
     kick.js_on_change("tags", CustomJS(args={"kick": kick}, code="kick.name = 'drawn';"))
     kick.js_on_change("tags", ready)
-    layout.children.append(kick)
-    return View(layout, compound, dose, species, pretreatment, cuts, genotype, slider, play, run, veh, ghost, info, quiz_src,
+    if not lesson:  # the app's server pokes it; a hidden model in a standalone page would keep it from 'document_ready'
+        layout.children.append(kick)
+    view = View(layout, compound, dose, species, pretreatment, cuts, genotype, slider, play, run, veh, ghost, info, quiz_src,
                 q_select, q_choice, q_number, q_reveal, q_show, q_out, gains, dia, ready, kick)
+    view.nodes, view.edges, view.heads, view.marks, view.spans = nodes, edges, heads, marks, spans
+    view.clock, view.title, view.q_prompt = clock, title, q_prompt
+    return view
 
 
 def dose_options(cat: Catalogue, s: Setting) -> list[tuple[str, str]]:
@@ -332,3 +336,75 @@ def setting_from(view: View, cat: Catalogue) -> Setting:
     """The setting the controls show."""
     return Setting(view.compound.value, float(view.dose.value), view.species.value, view.pretreatment.value,
                    tuple(c for i, c in enumerate(FEEDBACK) if i in view.cuts.active), view.genotype.value)
+
+
+def first_draw(view: View, bundle: dict, info: dict[str, list], quiz: dict[str, list]) -> None:
+    """Draw the first state in Python (the page's own callbacks draw every later one): the title, the gains,
+    the diagram at the slider's time and the first question. A standalone page may never report 'document_ready'."""
+    import html as _html
+    import math
+
+    if "error" in bundle:
+        return
+    palette, purples = _palettes()
+    run, veh = bundle["run"], bundle["vehicle"]
+    ts = run["t"]
+    i = min(range(len(ts)), key=lambda k: abs(ts[k] - view.slider.value))
+
+    def fold(key: str) -> float:
+        if key == "drug":
+            return max(run["drug"][i], 0.0)
+        if key == "spine_density":
+            return run["spines"][i]
+        base = veh[key][i]
+        return run[key][i] / base if base > 0 else run[key][i]
+
+    def pick(pal: list[str], f: float) -> str:
+        return pal[max(0, min(len(pal) - 1, round(f * (len(pal) - 1))))]
+
+    nd = dict(view.nodes.data)
+    fill, ink, value = [], [], []
+    for key in nd["key"]:
+        f = fold(key)
+        if key == "drug":
+            fill.append(pick(purples, 0.08 + 0.8 * min(f, 1)))
+            ink.append("#ffffff" if f > 0.55 else "#1a1a1a")
+            value.append(f"{round(100 * f)} %")
+        else:
+            l2 = max(-1.0, min(1.0, math.log2(max(f, 1e-6))))
+            fill.append(pick(palette, (l2 + 1) / 2))
+            ink.append("#ffffff" if abs(l2) > 0.6 else "#1a1a1a")
+            value.append(f"{f:.2f}×")
+    view.nodes.data = {**nd, "fill": fill, "ink": ink, "value": value}
+    ed = dict(view.edges.data)
+    cuts = [c for c in info["cuts"][0].split(",") if c]
+    width, colour, size, mark = [], [], [], []
+    for up, cut_name, base in zip(ed["up"], ed["cut"], ed["base"]):
+        sig = max(fold(up), 0.0) if up == "drug" else max(fold(up) - 1, 0.0)
+        cut = bool(cut_name) and cut_name in cuts
+        w = 1.5 if cut else 2 + 8 * min(sig, 2.5)
+        width.append(w)
+        colour.append("#bdbdbd" if cut else base)
+        size.append(9 if cut else 12 + 1.3 * w)
+        mark.append(1 if cut else 0)
+    view.edges.data = {**ed, "width": width, "colour": colour}
+    view.heads.data = {**view.heads.data, "size": size, "colour": colour}
+    view.marks.data = {**view.marks.data, "alpha": mark}
+    for sp in view.spans:
+        sp.location = ts[i]
+    view.clock.text = f"<span class='clock'>t = {round(ts[i] * 100) / 100:g} h after dosing</span>"
+    e = _html.escape
+    view.title.text = f"<div class='setting'>{e(info['label'][0])}</div>"
+    h = "<div class='gains' aria-live='polite'><div class='gl'>Spine gain vs vehicle</div>"
+    for t in ("24", "48", "72"):
+        h += (f"<div class='g'><div class='h'>{t} h</div><div class='v gain-{t}'>{e(info['g' + t][0])}</div>"
+              f"<div class='p prev-{t}'>&nbsp;</div></div>")
+    view.gains.text = h + "</div>"
+    view.q_prompt.text = f"<p class='prompt'>{e(quiz['prompt'][0])}</p><p class='qsetting'>Setting: {e(quiz['setting_label'][0])}</p>"
+    number = quiz["kind"][0] == "number"
+    view.q_choice.visible, view.q_number.visible = not number, number
+    if not number:
+        view.q_choice.labels = quiz["choices"][0].split("|")
+    else:
+        view.q_number.title = "Your prediction" + (f" ({quiz['unit'][0]})" if quiz["unit"][0] else "")
+    view.q_out.text = "<p class='hint'>Decide on your prediction, then press Reveal.</p>"
