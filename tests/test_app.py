@@ -118,6 +118,19 @@ def test_cli_app_refuses_a_busy_port_in_one_line():
     assert run.stderr.strip().count("\n") == 0 and f"port {port}" in run.stderr and "in use" in run.stderr
 
 
+def test_cli_classroom_errors_are_one_line(tmp_path):
+    _need("bokeh")
+    bad = tmp_path / "q.toml"
+    bad.write_text('[[question]]\nid = "a"\nprompt = "p"\nkind = "compare"\nmetric = "spine_gain_24h"\n'
+                   'setting = { compound = "ketamine", cuts = ["mtorc1_to_bndf"] }\nreference = { compound = "ketamine" }\n')
+    for extra, words in ((["--compounds", "ketamin"], "Did you mean 'ketamine'"), (["--questions", str(bad)], "mtorc1_to_bdnf"),
+                         (["--doses", "one"], "--doses"), (["--cuts", "half"], "unknown cut 'half'")):
+        run = subprocess.run([*_cli(), "lesson", "--out", str(tmp_path / "x.html"), *extra], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2 and run.stderr.startswith("error:") and run.stderr.strip().count("\n") == 0, run.stderr
+        assert words in run.stderr, run.stderr
+    assert not (tmp_path / "x.html").exists()
+
+
 def test_live_app_matches_simulate_and_teaches(browser, app_url):
     page = browser.new_page(viewport={"width": 1900, "height": 1200})
     errors: list[str] = []
@@ -197,6 +210,7 @@ def _lesson(tmp: Path, *extra: str) -> Path:
 def test_lesson_page_works_offline_with_no_request(browser, tmp_path):
     out = _lesson(tmp_path, "--compounds", "ketamine", "--doses", "1,3", "--pretreatments", "none,rapamycin", "--cuts", "none,both")
     html = out.read_text()
+    assert "(no answer)" not in html  # every shipped question got the model's answer
     assert "<script src=" not in html and 'rel="stylesheet" href' not in html  # every script and style inline
     context = browser.new_context(viewport={"width": 1900, "height": 1200})
     context.set_offline(True)
