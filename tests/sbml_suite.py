@@ -20,11 +20,23 @@ SUITE_DIRS = [Path(__file__).resolve().parents[2] / "shared" / "sbml-test-suite"
 CASE_SECONDS = 90  # a case that runs longer counts as crashed (a hang); the slowest (00966, 100,000 event stops) takes ~15 s
 
 
+ARCHIVE = Path(__file__).resolve().parent / "data" / "sbml-test-suite.tar.xz"  # the trimmed suite with its LICENSE.txt
+
+
 def suite_dir() -> Path | None:
+    """The semantic cases: $SBML_TEST_SUITE, ../shared/sbml-test-suite, or the vendored archive unpacked once."""
     env = os.environ.get("SBML_TEST_SUITE")
     for d in ([Path(env)] if env else []) + SUITE_DIRS:
         if d.is_dir():
             return d
+    if ARCHIVE.is_file():
+        import tarfile
+
+        target = SUITE_DIRS[1].parent.parent  # tests/data
+        with tarfile.open(ARCHIVE) as tar:
+            tar.extractall(target, filter="data")
+        if SUITE_DIRS[1].is_dir():
+            return SUITE_DIRS[1]
     return None
 
 

@@ -31,8 +31,7 @@ REFUSED = {
 
 @pytest.fixture(scope="module")
 def outcomes() -> list[tuple[str, str, str]]:
-    if SUITE is None:
-        pytest.skip("SBML Test Suite not found (../shared/sbml-test-suite/semantic or $SBML_TEST_SUITE)")
+    assert SUITE is not None, "SBML Test Suite not found: tests/data/sbml-test-suite.tar.xz is missing"
     cases = sorted(p for p in SUITE.iterdir() if p.is_dir() and p.name.isdigit())
     return run_all(cases, workers=max(1, min(4, os.cpu_count() or 1)))
 
