@@ -124,7 +124,8 @@ def test_cli_classroom_errors_are_one_line(tmp_path):
     bad.write_text('[[question]]\nid = "a"\nprompt = "p"\nkind = "compare"\nmetric = "spine_gain_24h"\n'
                    'setting = { compound = "ketamine", cuts = ["mtorc1_to_bndf"] }\nreference = { compound = "ketamine" }\n')
     for extra, words in ((["--compounds", "ketamin"], "Did you mean 'ketamine'"), (["--questions", str(bad)], "mtorc1_to_bdnf"),
-                         (["--doses", "one"], "--doses"), (["--cuts", "half"], "unknown cut 'half'")):
+                         (["--doses", "one"], "--doses"), (["--cuts", "half"], "unknown cut 'half'"),
+                         (["--conditions", "chronic_stres"], "Did you mean 'chronic_stress'"), (["--condition-grid", "all"], "--condition-grid")):
         run = subprocess.run([*_cli(), "lesson", "--out", str(tmp_path / "x.html"), *extra], capture_output=True, text=True, timeout=120)
         assert run.returncode == 2 and run.stderr.startswith("error:") and run.stderr.strip().count("\n") == 0, run.stderr
         assert words in run.stderr, run.stderr
@@ -195,6 +196,19 @@ def test_live_app_matches_simulate_and_teaches(browser, app_url):
 
     page.locator(".pl-dose select").select_option(label="10 mg/kg (typical)")
     _wait_text(page, ".setting", lambda t: "10 mg/kg" in t)
+
+    # the condition: chronic stress, against the stressed vehicle, as simulate(condition=...) reports it
+    assert page.locator(".pl-condition select option").all_inner_texts() == [
+        "none (unstressed)", "chronic stress (3 weeks)", "chronic corticosterone (3 weeks)"]
+    unstressed = _text(page, ".gain-24")
+    page.locator(".pl-condition select").select_option(label="chronic stress (3 weeks)")
+    _wait_text(page, ".setting", lambda t: "chronic stress" in t)
+    stressed = _text(page, ".gain-24")
+    assert stressed == _gain24(["ketamine 10 mg/kg ip"], condition="chronic_stress") != unstressed
+    assert _text(page, ".prev-24") == f"before: {unstressed}"
+    page.locator(".pl-condition select").select_option(label="none (unstressed)")
+    _wait_text(page, ".setting", lambda t: "chronic" not in t)
+    assert _text(page, ".gain-24") == unstressed
     page.screenshot(path=str(ROOT / "docs" / "figures" / "app.png"), full_page=True)
     assert not errors, errors
     page.close()
@@ -240,12 +254,45 @@ def test_lesson_page_works_offline_with_no_request(browser, tmp_path):
     g2 = _wait_text(page, ".gain-24", lambda t: t != g1)
     assert g2 == _gain24(["rapamycin 0.2 nmol icv at -30 min", "ketamine 30 mg/kg ip"])
 
+    # the condition selector: chronic stress is in the page at the typical dose (against the stressed vehicle) ...
+    page.locator(".pl-pretreatment select").select_option(label="none")
+    page.locator(".pl-dose select").select_option(index=0)  # 10 mg/kg (the labels gain the route once the page relabels them)
+    assert _wait_text(page, ".gain-24", lambda t: t == g0) == g0
+    page.locator(".pl-condition select").select_option(label="chronic stress (3 weeks)")
+    g3 = _wait_text(page, ".gain-24", lambda t: t != g0)
+    assert g3 == _gain24(["ketamine 10 mg/kg ip"], condition="chronic_stress")
+    assert "chronic stress" in _text(page, ".setting")
+    page.locator(".pl-condition select").select_option(label="chronic corticosterone (3 weeks)")
+    assert _wait_text(page, ".setting", lambda t: "corticosterone" in t)
+    assert _text(page, ".gain-24") == _gain24(["ketamine 10 mg/kg ip"], condition="chronic_corticosterone")
+    # ... and not at 3 x the dose (the default condition grid): the page says so
+    page.locator(".pl-dose select").select_option(index=1)  # 30 mg/kg
+    assert "typical dose" in _wait_text(page, ".error", lambda t: "not precomputed" in t)
+    page.locator(".pl-condition select").select_option(label="none (unstressed)")
+    assert _wait_text(page, ".gain-24", lambda t: t == g1) == g1
+
     # a question's answer is in the page
     page.locator(".pl-reveal button").first.click()
     assert _wait_text(page, ".model-answer", lambda t: t != "")
     assert not errors, errors
     assert [u for u in requests if not u.startswith("file://")] == []
     context.close()
+
+
+def test_lesson_grid_puts_conditions_at_the_typical_dose_by_default():
+    from simulator._classroom._catalogue import load_catalogue
+    from simulator._classroom._lesson import _grid
+
+    cat = load_catalogue()
+    small = _grid(cat, ["ketamine", "psilocybin"], [0.3, 1, 3], ["mouse"], None, None, None)
+    stressed = [s for s in small if s.condition != "none"]
+    unstressed = [s for s in small if s.condition == "none"]
+    assert {s.condition for s in stressed} == {"chronic_stress", "chronic_corticosterone"}
+    assert all(s.dose == cat.dosing(s).typical and s.cuts == () and s.genotype == "wild_type" for s in stressed)
+    pairs = {(s.compound, s.pretreatment) for s in unstressed}
+    assert len(stressed) == 2 * len(pairs) and len(unstressed) == 3 * 4 * len(pairs)
+    full = _grid(cat, ["ketamine"], [1, 3], ["mouse"], ["none"], ["none"], None, ["none", "chronic_stress"], "full")
+    assert sorted((s.dose, s.condition) for s in full) == [(10, "chronic_stress"), (10, "none"), (30, "chronic_stress"), (30, "none")]
 
 
 @pytest.mark.slow

@@ -75,7 +75,7 @@ class Pretreatment:
 
 @dataclass(frozen=True)
 class Setting:
-    """One choice of every control: a drug at a dose in a species, with a pretreatment, cuts, a genotype (and a clamp)."""
+    """One choice of every control: a drug at a dose in a species, with a pretreatment, cuts, a genotype, a condition (and a clamp)."""
 
     compound: str
     dose: float
@@ -84,6 +84,7 @@ class Setting:
     cuts: tuple[str, ...] = ()
     genotype: str = "wild_type"
     clamp: str = ""  # 'mtorc1=0 from 2 h to 6 h' (questions only; the controls have none)
+    condition: str = NONE  # a brain state from models/conditions.toml: none, chronic_stress, chronic_corticosterone
 
     def __post_init__(self):
         object.__setattr__(self, "cuts", tuple(sorted(set(self.cuts))))
@@ -92,7 +93,7 @@ class Setting:
     @property
     def key(self) -> str:
         """A stable text key: the lesson page looks runs up by it."""
-        return "|".join([self.compound, f"{self.dose:g}", self.species, self.pretreatment, "+".join(self.cuts) or "-", self.genotype, self.clamp])
+        return "|".join([self.compound, f"{self.dose:g}", self.species, self.pretreatment, "+".join(self.cuts) or "-", self.genotype, self.condition, self.clamp])
 
     def with_(self, **changes) -> Setting:
         """A copy with some fields changed."""
@@ -109,6 +110,7 @@ class Catalogue:
     pretreatments: dict[str, Pretreatment]
     genotypes: list[str]
     default: Setting
+    conditions: dict[str, str] = field(default_factory=lambda: {NONE: "none"})  # condition -> display name
     _lib: object = field(repr=False, default=None)
 
     def dosing(self, s: Setting) -> Dosing:
@@ -148,7 +150,9 @@ class Catalogue:
                 raise UnknownNameError("feedback edge", c, FEEDBACK)
         if s.genotype not in self.genotypes:
             raise UnknownNameError("genotype", s.genotype, self.genotypes)
-        kw: dict = {"species": s.species, "hours": HOURS, "genotype": s.genotype, "cut": list(s.cuts)}
+        if s.condition not in self.conditions:
+            raise UnknownNameError("condition", s.condition, self.conditions)
+        kw: dict = {"species": s.species, "hours": HOURS, "genotype": s.genotype, "cut": list(s.cuts), "condition": s.condition}
         if s.clamp:
             kw["clamp"] = _parse_clamp([s.clamp])
         return {"regimen": self.regimen(s), **kw}
@@ -163,6 +167,8 @@ class Catalogue:
             parts.append(" and ".join(FEEDBACK[c].split(" (")[0] for c in s.cuts) + " cut")
         if s.genotype != "wild_type":
             parts.append(s.genotype)
+        if s.condition != NONE:
+            parts.append(self.conditions.get(s.condition, s.condition))
         if s.clamp:
             parts.append(f"clamp {s.clamp}")
         return ", ".join(parts)
@@ -254,4 +260,12 @@ def _load(path_s: str, _stamp: int) -> Catalogue:
     if sp not in compounds[cid].dosing:
         raise TeachingFileError(path, "default.species", f"{cid} has no dosing for {sp}")
     default = Setting(cid, compounds[cid].dosing[sp].typical, sp)
-    return Catalogue(path, list(species), compounds, pretreatments, list(lib.genotypes), default, lib)
+    shown = data.get("conditions", {})
+    if not isinstance(shown, dict):
+        raise TeachingFileError(path, "conditions", f"expected a table of condition = \"display name\", got {shown!r}")
+    for name in shown:
+        if name not in lib.conditions:
+            raise TeachingFileError(path, f"conditions.{name}", str(UnknownNameError("condition", name, lib.conditions)))
+    conditions = {NONE: str(shown.get(NONE, "none"))}  # every condition of the model, 'none' first; the file names them
+    conditions.update({c: str(shown.get(c, c.replace("_", " "))) for c in lib.conditions if c != NONE})
+    return Catalogue(path, list(species), compounds, pretreatments, list(lib.genotypes), default, conditions, lib)

@@ -15,6 +15,7 @@ examples:
   plasticity lesson --out lesson.html     # the default grid: mouse, every compound at 0.3, 1 and 3 x its typical dose, every pretreatment and cut
   plasticity lesson --out ketamine.html --compounds ketamine,psilocybin --doses 0.3,1,3 --species mouse
   plasticity lesson --out small.html --compounds ketamine --pretreatments none,rapamycin --cuts none,both
+  plasticity lesson --out stress.html --compounds ketamine --conditions none,chronic_stress --condition-grid full
 """
 
 
@@ -37,6 +38,11 @@ def add_commands(sub) -> None:
     les.add_argument("--cuts", default="all", metavar="A,B,...",
                      help="none, mtorc1_to_bdnf, synaptic_protein_to_ampa, both, or all (default all: the four combinations)")
     les.add_argument("--genotypes", default="wild_type", metavar="A,B,...", help="genotypes, or all (default wild_type)")
+    les.add_argument("--conditions", default="all", metavar="A,B,...",
+                     help="none, chronic_stress, chronic_corticosterone, or all (default all)")
+    les.add_argument("--condition-grid", default="typical", choices=["typical", "full"],
+                     help="typical (default): a condition other than none only at each compound's typical dose, with each "
+                          "pretreatment and the intact loop (keeps the page small); full: the whole grid in every condition")
     les.add_argument("--questions", metavar="FILE.toml", help="predict-then-reveal questions (default: the shipped set)")
     les.add_argument("--catalogue", metavar="FILE.toml", help="compounds, doses and pretreatments offered (default: the shipped one)")
     les.add_argument("--workers", type=int, default=2, help="processes computing the runs (default 2)")
@@ -64,7 +70,7 @@ def _lesson(args: argparse.Namespace) -> int:
         raise PlasticityError(f"--doses: expected numbers (multiples of the typical dose) such as 0.3,1,3, got {args.doses!r}") from None
     info = write_lesson(args.out, compounds=_list(args.compounds), doses=doses, species=_list(args.species),
                         pretreatments=_list(args.pretreatments), cuts=_list(args.cuts), genotypes=_list(args.genotypes),
-                        catalogue=args.catalogue, questions=args.questions, workers=args.workers, progress=True)
+                        conditions=_list(args.conditions), condition_grid=args.condition_grid, catalogue=args.catalogue, questions=args.questions, workers=args.workers, progress=True)
     print(f"wrote {args.out}: {info['runs']} runs ({info['failed']} not runnable), {info['questions']} questions, "
           f"{info['bytes'] / 1e6:.1f} MB; open it in any browser, no network needed")
     return 0

@@ -21,10 +21,11 @@ from ._view import JS, build, first_draw, fmt_gain, info_for
 CUT_SETS = {"none": (), "mtorc1_to_bdnf": ("mtorc1_to_bdnf",), "synaptic_protein_to_ampa": ("synaptic_protein_to_ampa",),
             "both": tuple(FEEDBACK)}
 STORE_ID = "plasticity-lesson-store"
+CONDITION_GRIDS = ("typical", "full")
 
 LESSON_JS = """
 const st = window.__plasticity_store || (window.__plasticity_store = JSON.parse(document.getElementById("STORE_ID").textContent));
-function key(c, d, s, p, cuts, g) { return [c, d, s, p, cuts.length ? cuts.slice().sort().join("+") : "-", g, ""].join("|"); }
+function key(c, d, s, p, cuts, g, cond) { return [c, d, s, p, cuts.length ? cuts.slice().sort().join("+") : "-", g, cond, ""].join("|"); }
 function doses(c, s) { return (st.doses[c] && st.doses[c][s]) || []; }
 function update(w) {
   if (window.__plasticity_busy) return;
@@ -38,7 +39,7 @@ function update(w) {
     w.dose.title = "Dose (" + (((st.units[c] || {})[s]) || "") + ")";
   } finally { window.__plasticity_busy = false; }
   const cuts = w.cuts.active.map((i) => st.feedback[i]);
-  const k = key(w.compound.value, w.dose.value, w.species.value, w.pretreatment.value, cuts, w.genotype.value);
+  const k = key(w.compound.value, w.dose.value, w.species.value, w.pretreatment.value, cuts, w.genotype.value, w.condition.value);
   const b = st.runs[k];
   const info = {label: [""], error: [""], cuts: [cuts.join(",")], prev_label: [""], g24: [""], g48: [""], g72: [""], p24: [""], p48: [""], p72: [""]};
   const prev = window.__plasticity_shown;
@@ -53,19 +54,20 @@ function update(w) {
     for (const col in b.d) run[col] = b.d[col];
     for (const col in v) veh[col] = v[col];
     if (prev && prev.key !== k) w.ghost.data = prev.run;
-    w.veh.data = veh;
+    if (!prev || prev.v !== b.v || prev.t !== b.t) w.veh.data = veh;  // the same vehicle: its curves stay as drawn
     w.run.data = run;
     info.label = [b.label];
     ["24", "48", "72"].forEach((h, j) => { info["g" + h] = [b.g[j]]; if (prev && prev.key !== k) info["p" + h] = [prev.g[j]]; });
     if (prev && prev.key !== k) info.prev_label = [prev.label];
-    window.__plasticity_shown = {key: k, run: run, g: b.g, label: b.label};
+    window.__plasticity_shown = {key: k, run: run, g: b.g, label: b.label, v: b.v, t: b.t};
   }
   w.info.data = info;
 }
 """.replace("STORE_ID", STORE_ID)
 
 
-def _grid(cat: Catalogue, compounds, doses, species, pretreatments, cuts, genotypes) -> list[Setting]:
+def _grid(cat: Catalogue, compounds, doses, species, pretreatments, cuts, genotypes, conditions=None,
+          condition_grid: str = "typical") -> list[Setting]:
     compounds = compounds or list(cat.compounds)
     for c in compounds:
         cat.compound(c)
@@ -87,6 +89,12 @@ def _grid(cat: Catalogue, compounds, doses, species, pretreatments, cuts, genoty
     for g in genos:
         if g not in cat.genotypes:
             raise UnknownNameError("genotype", g, cat.genotypes, context="--genotypes")
+    conds = list(cat.conditions) if not conditions or conditions == ["all"] else conditions
+    for c in conds:
+        if c not in cat.conditions:
+            raise UnknownNameError("condition", c, [*cat.conditions, "all"], context="--conditions")
+    if condition_grid not in CONDITION_GRIDS:
+        raise UnknownNameError("condition grid", condition_grid, CONDITION_GRIDS, context="--condition-grid")
     out = []
     for sp in species:  # dose and genotype innermost: a structure (species, compound, pretreatment, cuts) compiles once
         for c in compounds:
@@ -99,7 +107,12 @@ def _grid(cat: Catalogue, compounds, doses, species, pretreatments, cuts, genoty
                 for cn in cut_names:
                     for m in doses:
                         for g in genos:
-                            out.append(Setting(c, float(f"{comp.dosing[sp].typical * m:.3g}"), sp, p, CUT_SETS[cn], g))
+                            for cond in conds:
+                                if cond != NONE and condition_grid == "typical":
+                                    continue
+                                out.append(Setting(c, float(f"{comp.dosing[sp].typical * m:.3g}"), sp, p, CUT_SETS[cn], g, condition=cond))
+                if condition_grid == "typical":  # a condition: the typical dose, the intact loop, the first genotype
+                    out += [Setting(c, comp.dosing[sp].typical, sp, p, (), genos[0], condition=cond) for cond in conds if cond != NONE]
     if not out:
         raise PlasticityError("lesson: the chosen compounds, species and pretreatments leave no run to compute")
     return out
@@ -162,7 +175,7 @@ def _store(cat: Catalogue, grid: list[Setting], bundles: dict[str, dict], grid_t
 
 
 def write_lesson(out: str | Path, *, compounds=None, doses=(0.3, 1, 3), species=None, pretreatments=None, cuts=None,
-                 genotypes=None, catalogue=None, questions=None, workers: int = 2, progress: bool = False) -> dict:
+                 genotypes=None, conditions=None, condition_grid: str = "typical", catalogue=None, questions=None, workers: int = 2, progress: bool = False) -> dict:
     """Compute the grid's runs and the questions' answers and write the page; returns counts and the size in bytes."""
     try:
         from bokeh.embed import file_html
@@ -173,7 +186,7 @@ def write_lesson(out: str | Path, *, compounds=None, doses=(0.3, 1, 3), species=
     cat = load_catalogue(catalogue)
     qs = load_questions(cat, questions)
     species = species or ["mouse"]
-    grid = _grid(cat, compounds, list(doses), species, pretreatments, cuts, genotypes)
+    grid = _grid(cat, compounds, list(doses), species, pretreatments, cuts, genotypes, conditions, condition_grid)
     qsettings = [s for q in qs for s in q.settings()]
     wanted = list(dict.fromkeys(grid + qsettings))
     bundles = _compute(cat, wanted, workers, progress)
@@ -185,7 +198,9 @@ def write_lesson(out: str | Path, *, compounds=None, doses=(0.3, 1, 3), species=
             answers[q.id] = {"answer": "(no answer)", "detail": str(exc)}
     grid_text = (f"{', '.join(sorted({s.species for s in grid}))}; {len({s.compound for s in grid})} compounds at "
                  f"{', '.join(f'{d:g}' for d in doses)} x the typical dose; pretreatments {', '.join(sorted({s.pretreatment for s in grid}))}; "
-                 f"genotypes {', '.join(sorted({s.genotype for s in grid}))}")
+                 f"genotypes {', '.join(sorted({s.genotype for s in grid}))}; conditions "
+                 + ", ".join(cat.conditions[c] for c in cat.conditions if any(s.condition == c for s in grid))
+                 + (" (a condition other than none only at the typical dose with the intact loop)" if condition_grid == "typical" else ""))
     store = _store(cat, grid, {k: b for k, b in bundles.items() if not k.split("|")[-1]}, grid_text)  # a clamp has no control
     first = cat.default if cat.default.key in bundles else grid[0]
     quiz = quiz_table(qs, cat, answers)
@@ -202,10 +217,11 @@ def write_lesson(out: str | Path, *, compounds=None, doses=(0.3, 1, 3), species=
     view.dose.options = [(d, f"{d} {cat.dosing(first).unit}") for d in store["doses"].get(first.compound, {}).get(first.species, [])]
     view.pretreatment.options = [o for o in view.pretreatment.options if any(s.pretreatment == o[0] for s in wanted)]
     view.genotype.options = [g for g in cat.genotypes if any(s.genotype == g for s in wanted)]
+    view.condition.options = [(c, d) for c, d in cat.conditions.items() if any(s.condition == c for s in wanted)]
     w = {"compound": view.compound, "dose": view.dose, "species": view.species, "pretreatment": view.pretreatment, "cuts": view.cuts,
-         "genotype": view.genotype, "run": view.run, "veh": view.veh, "ghost": view.ghost, "info": view.info}
-    upd = CustomJS(args=w, code=JS + LESSON_JS + "update({compound, dose, species, pretreatment, cuts, genotype, run, veh, ghost, info});")
-    for x in (view.compound, view.dose, view.species, view.pretreatment, view.genotype):
+         "genotype": view.genotype, "condition": view.condition, "run": view.run, "veh": view.veh, "ghost": view.ghost, "info": view.info}
+    upd = CustomJS(args=w, code=JS + LESSON_JS + "update({compound, dose, species, pretreatment, cuts, genotype, condition, run, veh, ghost, info});")
+    for x in (view.compound, view.dose, view.species, view.pretreatment, view.genotype, view.condition):
         x.js_on_change("value", upd)
     view.cuts.js_on_change("active", upd)
     show = CustomJS(args={**w, "quiz": view.quiz, "select": view.q_select},
@@ -219,10 +235,10 @@ if (i >= 0) {
     const ds = doses(s.compound, s.species);
     const opts = ds.map((d) => [d, d + " " + ((st.units[s.compound] || {})[s.species] || "")]);
     dose.options = opts.length ? opts : [[String(s.dose), String(s.dose)]];
-    dose.value = String(s.dose); pretreatment.value = s.pretreatment; genotype.value = s.genotype;
+    dose.value = String(s.dose); pretreatment.value = s.pretreatment; genotype.value = s.genotype; condition.value = s.condition;
     cuts.active = s.cuts.map((c) => st.feedback.indexOf(c));
   } finally { window.__plasticity_busy = false; }
-  update({compound, dose, species, pretreatment, cuts, genotype, run, veh, ghost, info});
+  update({compound, dose, species, pretreatment, cuts, genotype, condition, run, veh, ghost, info});
 }""")
     view.q_show.js_on_event("button_click", show)
     from bokeh.document import Document

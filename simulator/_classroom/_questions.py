@@ -61,14 +61,15 @@ class Question:
 def _setting(cat: Catalogue, file, where: str, d) -> Setting:
     if not isinstance(d, dict):
         raise TeachingFileError(file, where, f"expected a table such as {{ compound = \"ketamine\" }}, got {d!r}")
-    unknown = set(d) - {"compound", "dose", "species", "pretreatment", "cuts", "genotype", "clamp"}
+    unknown = set(d) - {"compound", "dose", "species", "pretreatment", "cuts", "genotype", "condition", "clamp"}
     if unknown:
-        raise TeachingFileError(file, where, f"unknown key(s) {sorted(unknown)}; a setting has compound, dose, species, pretreatment, cuts, genotype, clamp")
+        raise TeachingFileError(file, where, f"unknown key(s) {sorted(unknown)}; a setting has compound, dose, species, pretreatment, cuts, genotype, condition, clamp")
     try:
         comp = cat.compound(str(d.get("compound", cat.default.compound)))
         species = str(d.get("species", "mouse"))
         s = Setting(comp.id, float(d.get("dose", comp.dosing[species].typical if species in comp.dosing else 1.0)), species,
-                    str(d.get("pretreatment", NONE)), tuple(d.get("cuts", ())), str(d.get("genotype", "wild_type")), str(d.get("clamp", "")))
+                    str(d.get("pretreatment", NONE)), tuple(d.get("cuts", ())), str(d.get("genotype", "wild_type")), str(d.get("clamp", "")),
+                    str(d.get("condition", NONE)))
         why = cat.offered(s)
         if why:
             raise TeachingFileError(file, where, why)
@@ -205,4 +206,4 @@ def setting_json(s: Setting) -> str:
     import json
 
     return json.dumps({"compound": s.compound, "dose": s.dose, "species": s.species, "pretreatment": s.pretreatment,
-                       "cuts": [c for c in FEEDBACK if c in s.cuts], "genotype": s.genotype})
+                       "cuts": [c for c in FEEDBACK if c in s.cuts], "genotype": s.genotype, "condition": s.condition})

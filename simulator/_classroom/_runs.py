@@ -40,9 +40,10 @@ def sample_times(t: np.ndarray) -> np.ndarray:
 
 
 def _vehicle(result, s: Setting):
-    """The vehicle run `Result.vehicle` would compute, shared by every setting with the same species, genotype, cuts, clamp and times."""
+    """The vehicle run `Result.vehicle` would compute (in the same condition), shared by every setting with the same
+    species, genotype, condition, cuts, clamp and times."""
     t = result.timecourse["time_h"].to_numpy()
-    key = (s.species, s.genotype, s.cuts, s.clamp, float(t[0]), len(t))
+    key = (s.species, s.genotype, s.condition, s.cuts, s.clamp, float(t[0]), len(t))
     with _VLOCK:
         v = _VEHICLES.get(key)
     if v is None:
@@ -249,7 +250,7 @@ def _init(parent: int, nice: int) -> None:
 
 
 def neighbours(cat: Catalogue, s: Setting) -> list[Setting]:
-    """The settings a class is likely to try next from `s`: the next doses, each pretreatment, each cut, each genotype."""
+    """The settings a class is likely to try next from `s`: the next doses, each condition, each pretreatment, each cut, each genotype."""
     out: list[Setting] = []
     try:
         doses = list(cat.dosing(s).doses)
@@ -258,6 +259,7 @@ def neighbours(cat: Catalogue, s: Setting) -> list[Setting]:
     if s.dose in doses:
         i = doses.index(s.dose)
         out += [s.with_(dose=doses[j]) for j in (i + 1, i - 1, i + 2, i - 2) if 0 <= j < len(doses)]
+    out += [s.with_(condition=c) for c in cat.conditions if c != s.condition]
     out += [s.with_(pretreatment=p) for p in [NONE, *cat.pretreatments] if p != s.pretreatment]
     from ._catalogue import FEEDBACK
 

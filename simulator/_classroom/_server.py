@@ -42,7 +42,7 @@ class Session:
         quiz = quiz_table(qs, cat, self._ready_answers())
         self.view: View = build(cat, quiz, cat.default)
         v = self.view
-        for w in (v.compound, v.dose, v.species, v.pretreatment, v.genotype):
+        for w in (v.compound, v.dose, v.species, v.pretreatment, v.genotype, v.condition):
             w.on_change("value", self._changed)
         v.cuts.on_change("active", self._changed)
         v.q_reveal.on_click(self._reveal)
@@ -98,7 +98,8 @@ class Session:
                     v.dose.title = f"Dose ({self.cat.dosing(s).unit_label})"
                 except PlasticityError:
                     v.dose.title = "Dose"
-            for w, val in ((v.compound, s.compound), (v.species, s.species), (v.pretreatment, s.pretreatment), (v.genotype, s.genotype)):
+            for w, val in ((v.compound, s.compound), (v.species, s.species), (v.pretreatment, s.pretreatment), (v.genotype, s.genotype),
+                           (v.condition, s.condition)):
                 if w.value != val:
                     w.value = val
         finally:

@@ -58,6 +58,7 @@ class View:
     pretreatment: object
     cuts: object
     genotype: object
+    condition: object
     slider: object
     play: object
     run: object
@@ -203,6 +204,8 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
                          stylesheets=[wcss], css_classes=["pl-cuts"])
     genotype = Select(title="Genotype", value=setting.genotype, options=list(cat.genotypes), stylesheets=[wcss],
                       css_classes=["pl-genotype"], width=280)
+    condition = Select(title="Condition (before any drug)", value=setting.condition, options=list(cat.conditions.items()),
+                       stylesheets=[wcss], css_classes=["pl-condition"], width=280)
     slider = Slider(title="Time after dosing (h)", start=0, end=72, step=0.1, value=2.0, stylesheets=[wcss],
                     css_classes=["pl-time"], width=280)
     play = Toggle(label="▶ Play the time course", active=False, stylesheets=[wcss], css_classes=["pl-play"], width=280)
@@ -297,8 +300,8 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
     info.js_on_change("data", redraw)
     play.js_on_change("active", CustomJS(args={"toggle": play, "slider": slider, "run": run}, code=JS + "P.play({toggle, slider, run});"))
 
-    controls = column(Div(text="<b style='font-size:20px'>Setting</b>", stylesheets=[css]), compound, dose, species, pretreatment,
-                      cuts_head, cuts, genotype, Div(text="<b style='font-size:20px'>Time</b>", stylesheets=[css]), slider, play, xr,
+    controls = column(Div(text="<b style='font-size:20px'>Setting</b>", stylesheets=[css]), compound, dose, species, condition,
+                      pretreatment, cuts_head, cuts, genotype, Div(text="<b style='font-size:20px'>Time</b>", stylesheets=[css]), slider, play, xr,
                       width=300)
     tabs = Tabs(tabs=[TabPanel(child=quiz_panel, title="Predict, then reveal"), TabPanel(child=stages, title="The stages"),
                       TabPanel(child=limits, title="What the model cannot tell you")], stylesheets=[wcss], css_classes=["pl-tabs"])
@@ -316,7 +319,7 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
     kick.js_on_change("tags", ready)
     if not lesson:  # the app's server pokes it; a hidden model in a standalone page would keep it from 'document_ready'
         layout.children.append(kick)
-    view = View(layout, compound, dose, species, pretreatment, cuts, genotype, slider, play, run, veh, ghost, info, quiz_src,
+    view = View(layout, compound, dose, species, pretreatment, cuts, genotype, condition, slider, play, run, veh, ghost, info, quiz_src,
                 q_select, q_choice, q_number, q_reveal, q_show, q_out, gains, dia, ready, kick)
     view.nodes, view.edges, view.heads, view.marks, view.spans = nodes, edges, heads, marks, spans
     view.clock, view.title, view.q_prompt = clock, title, q_prompt
@@ -335,7 +338,8 @@ def dose_options(cat: Catalogue, s: Setting) -> list[tuple[str, str]]:
 def setting_from(view: View, cat: Catalogue) -> Setting:
     """The setting the controls show."""
     return Setting(view.compound.value, float(view.dose.value), view.species.value, view.pretreatment.value,
-                   tuple(c for i, c in enumerate(FEEDBACK) if i in view.cuts.active), view.genotype.value)
+                   tuple(c for i, c in enumerate(FEEDBACK) if i in view.cuts.active), view.genotype.value,
+                   condition=view.condition.value)
 
 
 def first_draw(view: View, bundle: dict, info: dict[str, list], quiz: dict[str, list]) -> None:
