@@ -1,7 +1,7 @@
 """How long a control change takes to redraw in `plasticity app`, measured in a real headless Chromium.
 
 Starts the app, lets its worker fill the cache for the neighbourhood of the default setting, then changes the
-dose, the pretreatment, a cut and the genotype in turn; each redraw is timed inside the page from the change
+dose, the pretreatment, the genotype and the condition in turn; each redraw is timed inside the page from the change
 event to the frame after the new spine gain appears (the server's lookup, the websocket round trip, the new
 curves and the diagram). Prints every time and the median.
 
@@ -63,7 +63,8 @@ def main() -> int:
             steps = [(".pl-dose select", "20 mg/kg"), (".pl-dose select", "5 mg/kg"), (".pl-dose select", "10 mg/kg (typical)"),
                      (".pl-pretreatment select", "rapamycin (blocks mTORC1)"), (".pl-pretreatment select", "NBQX (blocks AMPA receptors)"),
                      (".pl-pretreatment select", "none"), (".pl-genotype select", "met/met"), (".pl-genotype select", "wild_type"),
-                     (".pl-dose select", "30 mg/kg"), (".pl-dose select", "10 mg/kg (typical)")]
+                     (".pl-dose select", "30 mg/kg"), (".pl-dose select", "10 mg/kg (typical)"),
+                     (".pl-condition select", "chronic stress (3 weeks)"), (".pl-condition select", "none (unstressed)")]
             times = []
             for css, label in steps:
                 ms = page.evaluate(TIME_CHANGE, [page.locator(css).first.element_handle(), label])

@@ -35,8 +35,9 @@ class Session:
     """One browser tab: its controls, what it shows and what it showed before (the ghost)."""
 
     def __init__(self, doc, cat: Catalogue, qs: list[Question], cache: RunCache):
-        self.cat, self.qs, self.cache = cat, qs, cache
+        self.cat, self.qs, self.cache, self.doc = cat, qs, cache, doc
         self.busy = False
+        self.veh_key: tuple | None = None  # the vehicle the page shows: a change that keeps it sends no new vehicle
         self.shown: dict | None = None
         self.setting: Setting = cat.default
         quiz = quiz_table(qs, cat, self._ready_answers())
@@ -107,15 +108,20 @@ class Session:
         self.setting = s
         hit = self.cache.cached(s) is not None
         b = self.cache.get(s)
+        # the page redraws from these messages, one each: as few as the change needs, the info table last
         if "error" not in b:
             if self.shown is not None and self.shown["key"] != b["key"]:
                 v.ghost.data = dict(self.shown["run"])
             v.run.data = dict(b["run"])
-            v.veh.data = dict(b["vehicle"])
+            veh_key = (s.species, s.genotype, s.condition, s.cuts, s.clamp, len(b["vehicle"]["t"]))
+            if veh_key != self.veh_key:
+                v.veh.data = dict(b["vehicle"])
+                self.veh_key = veh_key
         v.info.data = info_for(b, self.shown, s)
         if "error" not in b:
             self.shown = b
-        self.cache.prefetch(neighbours(self.cat, s))
+        # the next guesses are queued after this callback has returned and its messages have gone to the page
+        self.doc.add_next_tick_callback(lambda s=s: self.cache.prefetch(neighbours(self.cat, s)))
         if os.environ.get("PLASTICITY_APP_TIMING"):
             print(f"redraw {s.key}: {1000 * (time.perf_counter() - start):.0f} ms on the server ({'cache' if hit else 'computed'})", file=sys.stderr)
 

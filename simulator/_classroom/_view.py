@@ -177,7 +177,6 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
         Range1d,
         Select,
         Slider,
-        Span,
         TabPanel,
         Tabs,
         TextInput,
@@ -247,7 +246,8 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
 
     # ------------------------------------------------------------------ the time courses
     xrange = Range1d(-0.5, 72)
-    spans, figs = [], []
+    cursor = ColumnDataSource({"x": [2.0]})  # the slider's time, one source for every time course (changed in place)
+    figs = []
     for col in ["drug", *STAGES, "gain"]:
         f = figure(width=255, height=200, x_range=xrange, toolbar_location=None, tools="", title=STAGE_TITLES[col])
         f.title.text_font_size = "15px"
@@ -260,9 +260,7 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
         f.legend.visible = col == "drug"
         f.legend.label_text_font_size = "12px"
         f.legend.background_fill_alpha = 0.6
-        sp = Span(location=2.0, dimension="height", line_color=VERMILLION, line_width=2)
-        f.add_layout(sp)
-        spans.append(sp)
+        f.vspan(x="x", source=cursor, line_color=VERMILLION, line_width=2)
         figs.append(f)
     xr.js_on_change("active", CustomJS(args={"r": xrange}, code="r.start = -0.5; r.end = cb_obj.active === 0 ? 12 : 72;"))
     grid = column(row(*figs[:4]), row(*figs[4:]))
@@ -291,10 +289,11 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
 
     # ------------------------------------------------------------------ the browser half, wired
     dargs = {"run": run, "veh": veh, "info": info, "nodes": nodes, "edges": edges, "heads": heads, "marks": marks, "slider": slider,
-             "palette": palette, "purples": purples, "spans": spans, "clock": clock}
-    redraw = CustomJS(args=dargs, code=JS + "P.diagram({run, veh, info, nodes, edges, heads, marks, slider, palette, purples, spans, clock});")
+             "palette": palette, "purples": purples, "cursor": cursor, "clock": clock}
+    redraw = CustomJS(args=dargs, code=JS + "P.diagram({run, veh, info, nodes, edges, heads, marks, slider, palette, purples, cursor, clock});")
     slider.js_on_change("value", redraw)
-    run.js_on_change("data", redraw)
+    # a new setting redraws the diagram once, on its info table: the app and the lesson send the run, its vehicle
+    # and the ghost first and the info last, so the diagram is drawn from the new run against the new vehicle
     info_cb = CustomJS(args={"info": info, "title": title, "gains": gains}, code=JS + "P.info({info, title, gains}); ")
     info.js_on_change("data", info_cb)
     info.js_on_change("data", redraw)
@@ -313,7 +312,7 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
     # first draw once the page has loaded: the question and (for an already filled source) the diagram
     ready = CustomJS(args={**quiz_args, **dargs, "title": title, "gains": gains},
                             code=JS + "P.question({quiz, select, prompt, choice, number, out}); P.info({info, title, gains});"
-                            "P.diagram({run, veh, info, nodes, edges, heads, marks, slider, palette, purples, spans, clock});")
+                            "P.diagram({run, veh, info, nodes, edges, heads, marks, slider, palette, purples, cursor, clock});")
     kick = Div(text="", visible=False, css_classes=["pl-kick"])
     kick.js_on_change("tags", CustomJS(args={"kick": kick}, code="kick.name = 'drawn';"))
     kick.js_on_change("tags", ready)
@@ -321,7 +320,7 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
         layout.children.append(kick)
     view = View(layout, compound, dose, species, pretreatment, cuts, genotype, condition, slider, play, run, veh, ghost, info, quiz_src,
                 q_select, q_choice, q_number, q_reveal, q_show, q_out, gains, dia, ready, kick)
-    view.nodes, view.edges, view.heads, view.marks, view.spans = nodes, edges, heads, marks, spans
+    view.nodes, view.edges, view.heads, view.marks, view.cursor = nodes, edges, heads, marks, cursor
     view.clock, view.title, view.q_prompt = clock, title, q_prompt
     return view
 
@@ -394,8 +393,7 @@ def first_draw(view: View, bundle: dict, info: dict[str, list], quiz: dict[str, 
     view.edges.data = {**ed, "width": width, "colour": colour}
     view.heads.data = {**view.heads.data, "size": size, "colour": colour}
     view.marks.data = {**view.marks.data, "alpha": mark}
-    for sp in view.spans:
-        sp.location = ts[i]
+    view.cursor.data = {"x": [ts[i]]}
     view.clock.text = f"<span class='clock'>t = {round(ts[i] * 100) / 100:g} h after dosing</span>"
     e = _html.escape
     view.title.text = f"<div class='setting'>{e(info['label'][0])}</div>"

@@ -26,41 +26,40 @@ const P = {
     const i = P.nearest(ts, a.slider.value);
     const info = a.info.data;
     const cuts = (info.cuts && info.cuts.length ? String(info.cuts[0]) : "").split(",").filter((c) => c);
+    // the diagram's sources change in place and announce it (change.emit): the browser repaints, and nothing is
+    // sent back to the app's server (a new `data` would travel there, four tables on every redraw)
     const nd = a.nodes.data, n = nd.key.length;
-    const fill = [], ink = [], value = [];
     for (let k = 0; k < n; k++) {
       const key = nd.key[k];
       const f = P.fold(d, v, key, i);
       if (key === "drug") {
-        fill.push(P.pick(a.purples, 0.08 + 0.8 * Math.min(f, 1)));
-        ink.push(f > 0.55 ? "#ffffff" : "#1a1a1a");
-        value.push(Math.round(100 * f) + " %");
+        nd.fill[k] = P.pick(a.purples, 0.08 + 0.8 * Math.min(f, 1));
+        nd.ink[k] = f > 0.55 ? "#ffffff" : "#1a1a1a";
+        nd.value[k] = Math.round(100 * f) + " %";
       } else {
         const l2 = Math.max(-1, Math.min(1, Math.log2(Math.max(f, 1e-6))));
-        fill.push(P.pick(a.palette, (l2 + 1) / 2));
-        ink.push(Math.abs(l2) > 0.6 ? "#ffffff" : "#1a1a1a");
-        value.push(f.toFixed(2) + "×");
+        nd.fill[k] = P.pick(a.palette, (l2 + 1) / 2);
+        nd.ink[k] = Math.abs(l2) > 0.6 ? "#ffffff" : "#1a1a1a";
+        nd.value[k] = f.toFixed(2) + "×";
       }
     }
-    a.nodes.data = {...nd, fill: fill, ink: ink, value: value};
-    const ed = a.edges.data, m = ed.up.length;
-    const width = [], colour = [], alpha = [], hsize = [], mark = [];
+    const ed = a.edges.data, hd = a.heads.data, md = a.marks.data, m = ed.up.length;
     for (let e = 0; e < m; e++) {
       const up = ed.up[e];
       const sig = up === "drug" ? Math.max(d.drug[i], 0) : Math.max(P.fold(d, v, up, i) - 1, 0);
       const cut = ed.cut[e] !== "" && cuts.includes(ed.cut[e]);
       const w = cut ? 1.5 : 2 + 8 * Math.min(sig, 2.5);
-      width.push(w);
-      colour.push(cut ? "#bdbdbd" : ed.base[e]);
-      alpha.push(cut ? 0.8 : 0.95);
-      hsize.push(cut ? 9 : 12 + 1.3 * w);
-      mark.push(cut ? 1 : 0);
+      ed.width[e] = w;
+      ed.colour[e] = hd.colour[e] = cut ? "#bdbdbd" : ed.base[e];
+      ed.alpha[e] = cut ? 0.8 : 0.95;
+      hd.size[e] = cut ? 9 : 12 + 1.3 * w;
+      md.alpha[e] = cut ? 1 : 0;
     }
-    a.edges.data = {...ed, width: width, colour: colour, alpha: alpha};
-    a.heads.data = {...a.heads.data, size: hsize, colour: colour};
-    a.marks.data = {...a.marks.data, alpha: mark};
-    for (const s of a.spans) s.location = ts[i];
-    a.clock.text = "<span class='clock'>t = " + (Math.round(ts[i] * 100) / 100) + " h after dosing</span>";
+    for (const src of [a.nodes, a.edges, a.heads, a.marks]) src.change.emit();
+    a.cursor.data.x[0] = ts[i];
+    a.cursor.change.emit();  // one time cursor (a vspan glyph) shared by the eight time courses
+    const clock = "<span class='clock'>t = " + (Math.round(ts[i] * 100) / 100) + " h after dosing</span>";
+    if (a.clock.text !== clock) a.clock.text = clock;
   },
 
   // the title, the gains and any message
