@@ -86,14 +86,14 @@ def _summary_lines(result, at: list[float] | None) -> list[str]:
     lines = []
     for col, label in (("glutamate", "glutamate"), ("mtorc1", "mTORC1")):
         if f"{col}_peak_fold" in s:
-            lines.append(f"  {label + ' peak':<16}{s[f'{col}_peak_fold']:.2f}x baseline at {s[f'{col}_peak_h']:.1f} h")
+            lines.append(f"  {label + ' peak':<18}{s[f'{col}_peak_fold']:.2f}x baseline at {s[f'{col}_peak_h']:.1f} h")
         if f"{col}_min_fold" in s:
-            lines.append(f"  {label + ' minimum':<16}{s[f'{col}_min_fold']:.2f}x baseline at {s[f'{col}_min_h']:.1f} h")
+            lines.append(f"  {label + ' minimum':<18}{s[f'{col}_min_fold']:.2f}x baseline at {s[f'{col}_min_h']:.1f} h")
         if f"{col}_peak_fold" not in s and f"{col}_min_fold" not in s:
-            lines.append(f"  {label:<16}unchanged (within 0.1% of vehicle)")
+            lines.append(f"  {label:<18}unchanged (within 0.1% of vehicle)")
     for h in at or result.summary_times():
         lines.append(
-            f"  spine density   {s[f'spine_gain_{h:g}h_pct']:+.1f}% vs vehicle at {h:g} h"
+            f"  spine density     {s[f'spine_gain_{h:g}h_pct']:+.1f}% vs vehicle at {h:g} h"
             f"   (glutamate {s[f'glutamate_{h:g}h']:.2f}x, mTORC1 {s[f'mtorc1_{h:g}h']:.2f}x)"
         )
     return lines
