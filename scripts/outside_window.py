@@ -23,17 +23,21 @@ def gain(regimen, species, hours, at, **kw):
     return [r.spine_gain(h) for h in at], r
 
 
+# the eight-week regimens (tests/test_outside_window.py runs the same list)
+CHRONIC = [
+    ("mouse", "ketamine 10 mg/kg ip every 1 d x 56"),
+    ("mouse", "fluoxetine 10 mg/kg ip every 1 d x 56"),
+    ("mouse", "psilocybin 1 mg/kg ip every 1 d x 56"),
+    ("mouse", "lsd 0.1 mg/kg ip every 1 d x 56"),
+    ("rat", "ketamine 10 mg/kg ip every 1 d x 56"),
+    ("rat", "scopolamine 25 ug/kg ip every 1 d x 56"),
+    ("human", "esketamine 84 mg intranasal every 3.5 d x 16"),
+]
+
+
 def chronic():
     rows = []
-    for species, regimen in [
-        ("mouse", "ketamine 10 mg/kg ip every 1 d x 56"),
-        ("mouse", "fluoxetine 10 mg/kg ip every 1 d x 56"),
-        ("mouse", "psilocybin 1 mg/kg ip every 1 d x 56"),
-        ("mouse", "lsd 0.1 mg/kg ip every 1 d x 56"),
-        ("rat", "ketamine 10 mg/kg ip every 1 d x 56"),
-        ("rat", "scopolamine 25 ug/kg ip every 1 d x 56"),
-        ("human", "esketamine 84 mg intranasal every 3.5 d x 16"),
-    ]:
+    for species, regimen in CHRONIC:
         r = simulator.simulate([regimen], species=species, hours=56 * 24, times=np.arange(0, 56 * 24 + 1, 2.0))
         tc = r.timecourse
         veh = simulator.simulate([], species=species, hours=56 * 24, times=tc.time_h.to_numpy()).timecourse

@@ -462,19 +462,6 @@ class _Run:
         return k
 
 
-def run_model_time(model: ImportedModel, times, *, params: dict | None = None, tolerances: Tolerances = Tolerances(),
-                   species_as: str | None = None) -> pd.DataFrame:
-    """Outputs at `times` in model time units (the SBML Test Suite's clock): a DataFrame with a `time` column."""
-    eng = engine_of(model)
-    p, y0 = start_values(model, eng, params)
-    times = check_times(times)
-    if times[0] < 0:
-        raise PlasticityError(f"times: an imported model starts at time 0; got {times[0]:g}")
-    with np.errstate(all="ignore"):
-        out = _Run(eng, p, y0, tolerances, model.hours_per_unit or 1.0).run(times)
-    return _frame(model, out, species_as, "time", times)
-
-
 def _frame(model: ImportedModel, out: np.ndarray, species_as: str | None, tcol: str, times: np.ndarray) -> pd.DataFrame:
     if species_as not in (None, "amount", "concentration"):
         raise PlasticityError(f"species_as: expected 'amount', 'concentration' or None (each species in its declared basis), got {species_as!r}")

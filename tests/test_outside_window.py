@@ -5,10 +5,16 @@ Every bound is the one stated in the issue; scripts/outside_window.py prints the
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import simulator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from outside_window import CHRONIC  # noqa: E402  (one list of the issue's regimens)
 
 DAY = 24.0
 
@@ -27,18 +33,7 @@ def mouse_ketamine():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "species, regimen",
-    [
-        ("mouse", "ketamine 10 mg/kg ip every 1 d x 56"),
-        ("mouse", "fluoxetine 10 mg/kg ip every 1 d x 56"),
-        ("mouse", "psilocybin 1 mg/kg ip every 1 d x 56"),
-        ("mouse", "lsd 0.1 mg/kg ip every 1 d x 56"),
-        ("rat", "ketamine 10 mg/kg ip every 1 d x 56"),
-        ("rat", "scopolamine 25 ug/kg ip every 1 d x 56"),
-        ("human", "esketamine 84 mg intranasal every 3.5 d x 16"),
-    ],
-)
+@pytest.mark.parametrize("species, regimen", CHRONIC)
 def test_eight_weeks_of_repeated_dosing_are_bounded_and_settle(species, regimen):
     times = np.arange(0.0, 56 * DAY + 1, 2.0)
     r = simulator.simulate([regimen], species=species, hours=56 * DAY, times=times)

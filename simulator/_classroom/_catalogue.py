@@ -195,17 +195,22 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
 
 
 @lru_cache(maxsize=4)
+def read_toml(path: Path) -> dict:
+    """A lecturer's TOML file, or a TeachingFileError naming it (used for the catalogue and the questions)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TeachingFileError(path, "(file)", f"cannot read it ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TeachingFileError(path, "(file)", f"not valid TOML: {exc}") from None
+
+
 def _load(path_s: str, _stamp: int) -> Catalogue:
     from .._modelfiles import load_library
     from .._regimen import parse_dose
 
     path = Path(path_s)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TeachingFileError(path, "(file)", f"cannot read it ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TeachingFileError(path, "(file)", f"not valid TOML: {exc}") from None
+    data = read_toml(path)
     lib = load_library()
     species = data.get("species", ["mouse", "rat", "human"])
     for sp in species:

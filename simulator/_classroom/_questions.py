@@ -7,17 +7,11 @@ answers are computed from runs when the app or the lesson is built, never writte
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._catalogue import FEEDBACK, NONE, Catalogue, Setting, TeachingFileError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from ._catalogue import FEEDBACK, NONE, Catalogue, Setting, TeachingFileError, read_toml
 
 QUESTIONS = Path(__file__).resolve().parent / "questions.toml"
 KINDS = ("compare", "number", "which")
@@ -84,12 +78,7 @@ def _setting(cat: Catalogue, file, where: str, d) -> Setting:
 def load_questions(cat: Catalogue, path: str | Path | None = None) -> list[Question]:
     """Read and check a questions file (default: the one shipped beside this module)."""
     path = Path(path) if path else QUESTIONS
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TeachingFileError(path, "(file)", f"cannot read it ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TeachingFileError(path, "(file)", f"not valid TOML: {exc}") from None
+    data = read_toml(path)
     out: list[Question] = []
     for i, q in enumerate(data.get("question", [])):
         where = f"question {i + 1} ({q.get('id', 'no id')})"
