@@ -11,6 +11,7 @@ Outside CI the tests skip when Bokeh, Playwright or /usr/bin/chromium is missing
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import signal
@@ -31,7 +32,7 @@ MAX_LESSON_BYTES = 15_000_000
 
 def _need(module: str):
     if os.environ.get("CI"):
-        return __import__(module)
+        return importlib.import_module(module)
     return pytest.importorskip(module, reason="the app extra: pip install -e '.[app]'")
 
 
