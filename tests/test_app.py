@@ -297,6 +297,7 @@ def test_lesson_grid_puts_conditions_at_the_typical_dose_by_default():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a hang guard: the default grid takes minutes when the 2 cores are shared
 def test_default_lesson_grid_is_under_15_mb(tmp_path):
     _need("bokeh")
     out = _lesson(tmp_path)
