@@ -65,17 +65,24 @@ MAX_EXPR_CHARS = 20_000
 MAX_EXPR_DEPTH = 60
 """Nesting of operations and calls in one model-file expression."""
 
-# ---- sweeps (checked before the sample is drawn)
-MAX_MEMBERS = 10_000_000
-"""Members of one sweep: its sample (8 bytes a member and varied name) and the table it returns (about
-250 bytes a member) live in memory, about 2.5 GB at the limit; chunks stream to `out` on disk."""
+# ---- sweeps (checked before any member's sample is drawn)
+MAX_MEMBERS = 1_000_000_000
+"""Members of one sweep (with `out`). Nothing in memory grows with it: each chunk draws its own rows of
+the sample from the design's definition (simulator/_design.py) and streams its results to a Parquet
+file, and above MAX_MEMBERS_IN_MEMORY the table is returned as a dataset on disk, not read back. Disk
+bounds it: about 100 to 250 bytes a member in Parquet, some 100 to 250 GB at the limit. It is also
+below the 2**30 points of the Sobol' sequence (30 bits)."""
 
 MAX_MEMBERS_IN_MEMORY = 1_000_000
-"""Members of a sweep without `out`, whose chunks all stay in memory until the end."""
+"""Members of a sweep whose table is held in memory: all of a sweep without `out` (its chunks stay in
+memory until the end); a sweep with `out` and more members returns a `pyarrow.dataset.Dataset` over its
+chunk files instead of a DataFrame."""
 
 MAX_TRAJECTORY_BYTES = 2 * 1024**3
 """Trajectories returned by `trajectories=True` (float32, members x output times x readouts)."""
 
 MAX_SAMPLE_VALUES = 125_000_000
-"""Values of a sweep's sample (members x varied names, 8 bytes each: 1 GB); the sample is drawn in
-memory before its chunks stream to disk, so many members and many varied names together are refused."""
+"""Values of a sample held in memory at once (members x varied names, 8 bytes each: 1 GB): `sample()`,
+and the varied columns of a table returned as a DataFrame (a sweep without `out` above it is refused;
+one with `out` returns its dataset on disk). A sweep's chunks draw only their own rows, so it does not
+bound a sweep with `out`."""

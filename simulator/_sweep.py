@@ -1,10 +1,12 @@
 """Sweeps and virtual populations: many members of one regimen, batched, chunked, resumable.
 
-A sweep draws a sample (grid, Latin hypercube, Sobol or a log-normal population) over model
-parameters, dose multipliers ("dose:0", "dose:ketamine") and dose times ("time:0"), splits it in
-chunks, runs each chunk through the batched engine (`run_batch`) in a process pool or on Dask, and
-streams one Parquet file per chunk into the output folder. Re-running the same sweep resumes:
-finished chunks are skipped, so a killed sweep loses nothing and duplicates nothing.
+A sweep's sample (grid, Latin hypercube, Sobol or a log-normal population) over model parameters,
+dose multipliers ("dose:0", "dose:ketamine") and dose times ("time:0") is defined, not drawn: each
+chunk's rows are computed from the design's definition when the chunk is submitted (_design.py), so
+no array as long as the sweep is ever allocated. Each chunk runs through the batched engine
+(`run_batch`) in a process pool or on Dask, and streams one Parquet file into the output folder.
+Re-running the same sweep resumes: finished chunks are skipped, so a killed sweep loses nothing and
+duplicates nothing. Above MAX_MEMBERS_IN_MEMORY members the table stays on disk (a pyarrow dataset).
 """
 
 from __future__ import annotations
@@ -13,36 +15,41 @@ import hashlib
 import json
 import math
 import os
+import queue
+import re
 import signal
 import sys
 import threading
 import time
 import warnings
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ._batch import OK, check_readouts, observe_batch, run_batch
 from ._compose import Clamp, compose
+from ._design import DESIGNS, check_in_memory, check_seed, count, make_design
 from ._errors import PlasticityError, UnknownNameError
 from ._io import atomic_write
-from ._limits import MAX_MEMBERS, MAX_MEMBERS_IN_MEMORY, MAX_OUTPUT_ROWS, MAX_SAMPLE_VALUES, MAX_TRAJECTORY_BYTES
+from ._limits import MAX_MEMBERS_IN_MEMORY, MAX_OUTPUT_ROWS, MAX_SAMPLE_VALUES, MAX_TRAJECTORY_BYTES
 from ._metrics import METRICS, standard_metrics
 from ._modelfiles import load_library
 from ._regimen import Regimen
 from ._simulate import DEGENERATE_FRACTION, check_dose_window, setup, time_grid, version
 from ._solve import Tolerances
 
-DESIGNS = ("grid", "lhs", "sobol", "population")
 VEHICLE_DRIFT = 1e-3
 """Relative change of any state over a drug-free run (from the steady state it starts at) that fails a member."""
 MANIFEST = "_manifest.json"
 LOCK = "_lock"
 _CHUNK_KEY = b"plasticity-sweep-key"
+_CHUNK_NAME = re.compile(r"chunk-([0-9]+)\.parquet")
 
 
 @lru_cache(maxsize=1)
@@ -151,10 +158,6 @@ def dose_columns(regimen, keys: list[str], resolved: list[tuple[str, object]]) -
 
 
 # ----------------------------------------------------------------------------- samplers
-def _is_range(v) -> bool:
-    return isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, (int, float, np.floating)) for x in v)
-
-
 def sample(
     vary: Mapping[str, Sequence[float] | tuple[float, float]] | None,
     *,
@@ -167,71 +170,14 @@ def sample(
     """The design's sample: one row per member, one column per varied name.
 
     grid: lists of values are crossed (a (low, high) range gives `n` evenly spaced points);
-    lhs/sobol: (low, high) ranges, `n` points (scipy.stats.qmc, seeded); population: each name in
-    `population` is its `base` value times a log-normal factor of mean 1 and the given CV (seeded).
+    lhs/sobol: (low, high) ranges, `n` points (seeded; Sobol' points are scipy.stats.qmc's); population:
+    each name in `population` is its `base` value times a log-normal factor of mean 1 and the given CV
+    (seeded). The rows are those a sweep of the same design draws chunk by chunk (simulator/_design.py);
+    held in memory, so at most MAX_SAMPLE_VALUES values (members x names).
     """
-    vary = dict(vary or {})
-    if design not in DESIGNS:
-        raise UnknownNameError("design", design, DESIGNS, context="design")
-    _check_seed(seed)
-    if design == "population":
-        if not population:
-            raise PlasticityError("population: design='population' needs population={parameter: cv}, e.g. {'trkb_total': 0.3}")
-        if vary:
-            raise PlasticityError("vary: design='population' draws from `population` only; leave vary empty")
-        n = _count(n, "population")
-        _check_sample_size(n, len(population))
-        rng = np.random.default_rng(seed)
-        cols = {}
-        for name, cv in population.items():
-            if not (isinstance(cv, (int, float)) and math.isfinite(cv) and cv >= 0):
-                raise PlasticityError(f"population: CV of '{name}' must be a finite number >= 0, got {cv!r}")
-            sigma = math.sqrt(math.log1p(cv * cv))
-            cols[name] = (base or {}).get(name, 1.0) * rng.lognormal(-0.5 * sigma * sigma, sigma, n)
-        return pd.DataFrame(cols)
-    if not vary:
-        raise PlasticityError("vary: nothing to vary; give vary={name: [values]} or {name: (low, high)}")
-    if design == "grid":
-        axes = []
-        for name, v in vary.items():
-            if _is_range(v):
-                axes.append(np.linspace(float(v[0]), float(v[1]), _count(n, "grid ranges")))
-            else:
-                try:
-                    vals = np.atleast_1d(np.asarray(v, dtype=float))
-                except (TypeError, ValueError):
-                    vals = np.empty((0, 0))
-                if vals.ndim != 1 or len(vals) == 0:
-                    raise PlasticityError(f"vary: '{name}' expected a list of values or a (low, high) range, got {v!r}")
-                axes.append(vals)
-            _check_finite(name, axes[-1])
-        total = math.prod(len(a) for a in axes)
-        _check_sample_size(min(total, MAX_MEMBERS), len(axes))
-        if total > MAX_MEMBERS:
-            sizes = " x ".join(f"{len(a):,}" for a in axes)
-            raise PlasticityError(f"vary: the grid crosses {sizes} values = {total:,} members, above the limit of {MAX_MEMBERS:,} "
-                                  "members a sweep; give fewer values, or design='lhs' with a smaller n")
-        # the rows of itertools.product (the last name varies fastest), built as one float array, not a list of tuples
-        rows = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(total, len(axes))
-        return pd.DataFrame(rows, columns=list(vary))
-    for name, v in vary.items():
-        if not _is_range(v) or not v[0] <= v[1]:
-            raise PlasticityError(f"vary: design='{design}' needs a (low, high) range for '{name}', got {v!r}")
-        _check_finite(name, np.asarray(v, dtype=float))
-    n = _count(n, design)
-    _check_sample_size(n, len(vary))
-    from scipy.stats import qmc
-
-    d = len(vary)
-    if design == "lhs":
-        unit = qmc.LatinHypercube(d=d, seed=seed).random(n)
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # balance properties want n = 2**k; any n is still a valid sample
-            unit = qmc.Sobol(d=d, scramble=True, seed=seed).random(n)
-    lo = np.array([float(v[0]) for v in vary.values()])
-    hi = np.array([float(v[1]) for v in vary.values()])
-    return pd.DataFrame(lo + unit * (hi - lo), columns=list(vary))
+    d = make_design(vary, design=design, n=n, seed=seed, population=population, base=base)
+    check_in_memory(d.n, len(d.names))
+    return pd.DataFrame(d.rows(0, d.n), columns=list(d.names))
 
 
 def parse_vary(text: str) -> tuple[str, tuple[float, float] | list[float]]:
@@ -246,34 +192,6 @@ def parse_vary(text: str) -> tuple[str, tuple[float, float] | list[float]]:
         return name.strip(), [float(v) for v in rhs.split(",")]
     except ValueError:
         raise PlasticityError(f"--vary: expected NAME=LOW:HIGH or NAME=V1,V2,... such as ketamine_nmda_potency=500:3000, got {text!r}") from None
-
-
-def _count(n, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise PlasticityError(f"n: {what} needs a positive integer number of members, got {n!r}")
-    if n > MAX_MEMBERS:
-        raise PlasticityError(f"n: {n:,} members is above the limit of {MAX_MEMBERS:,} members a sweep (the sample and the "
-                              "table returned are held in memory); split it into several sweeps, each with its own `out`")
-    return int(n)
-
-
-def _check_sample_size(n: int, d: int) -> None:
-    if n * d > MAX_SAMPLE_VALUES:
-        raise PlasticityError(f"vary: {n:,} members x {d} varied names = {n * d:,} sampled values ({n * d * 8 / 1e9:.1f} GB), above "
-                              f"the limit of {MAX_SAMPLE_VALUES:,} values a sweep's sample holds in memory; vary fewer names, "
-                              "or split the sweep into several with their own `out`")
-
-
-def _check_seed(seed) -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise PlasticityError(f"seed: expected a non-negative integer (or None for a fresh random sample), got {seed!r}")
-
-
-def _check_finite(name: str, values: np.ndarray) -> None:
-    """A NaN or infinite value in `vary` is refused here: a NaN dose time would otherwise fall back to the regimen's."""
-    bad = values[~np.isfinite(values)]
-    if bad.size:
-        raise PlasticityError(f"vary: '{name}' has a non-finite value ({float(bad[0])!r}); expected finite numbers")
 
 
 # ----------------------------------------------------------------------------- one chunk
@@ -381,6 +299,7 @@ class _Output:
     def __init__(self, path: str | Path, manifest: dict):
         self.dir = Path(path)
         self.key = manifest["key"]
+        self.width = max(6, len(str(manifest["chunks"] - 1)))  # names sort in chunk order (pyarrow reads a folder by name)
         self.provenance = {k: manifest[k] for k in ("key", "version", "engine", "model_hash", "regimen", "species", "design", "seed")}
         if self.dir.exists() and not self.dir.is_dir():
             raise PlasticityError(f"out: '{self.dir}' exists and is a file; a sweep writes a folder of Parquet chunks, choose a new path")
@@ -451,34 +370,46 @@ class _Output:
         (self.dir / LOCK).unlink(missing_ok=True)
 
     def chunk_path(self, i: int) -> Path:
-        return self.dir / f"chunk-{i:06d}.parquet"
+        return self.dir / f"chunk-{i:0{self.width}d}.parquet"
 
-    def finished(self, indices: Iterable[int]) -> set[int]:
-        """The chunks that are readable and were written under this sweep's key; the rest are recomputed
-        (one warning names how many were unreadable or from another sweep or model)."""
+    def finished(self, n_chunks: int) -> np.ndarray:
+        """The chunks (sorted indices) that are readable and were written under this sweep's key; the rest are
+        recomputed (one warning names how many were unreadable or from another sweep or model). Chunk files that
+        are not this sweep's (an index beyond it, another sweep's names: its manifest was deleted) are removed,
+        so that the folder read as a dataset holds this sweep alone. One pass over the folder, not one look-up
+        per chunk; 8 bytes a finished chunk."""
         import pyarrow.parquet as pq
 
-        ok, broken, foreign = set(), [], []
-        for i in indices:
-            path = self.chunk_path(i)
-            if not path.exists():
-                continue
-            try:
-                meta = pq.read_schema(path).metadata or {}
-            except Exception:  # truncated, empty or junk: pyarrow raises several types
-                broken.append(path.name)
-                continue
-            if meta.get(_CHUNK_KEY, b"").decode(errors="replace") == self.key:
-                ok.add(i)
-            else:
-                foreign.append(path.name)
+        ok, broken, foreign, stray = array("q"), [], [], []
+        with os.scandir(self.dir) as entries:
+            for entry in entries:
+                m = _CHUNK_NAME.fullmatch(entry.name)
+                if m is None:
+                    continue
+                i = int(m.group(1))
+                if i >= n_chunks or entry.name != self.chunk_path(i).name:
+                    stray.append(entry.name)
+                    Path(entry.path).unlink(missing_ok=True)
+                    continue
+                try:
+                    meta = pq.read_schema(entry.path).metadata or {}
+                except Exception:  # truncated, empty or junk: pyarrow raises several types
+                    broken.append(entry.name)
+                    continue
+                if meta.get(_CHUNK_KEY, b"").decode(errors="replace") == self.key:
+                    ok.append(i)
+                else:
+                    foreign.append(entry.name)
         if broken:
-            warnings.warn(f"sweep: {len(broken)} chunk file(s) in '{self.dir}' are unreadable (e.g. '{broken[0]}'); recomputing them",
+            warnings.warn(f"sweep: {len(broken)} chunk file(s) in '{self.dir}' are unreadable (e.g. '{min(broken)}'); recomputing them",
                           stacklevel=3)
         if foreign:
             warnings.warn(f"sweep: {len(foreign)} chunk file(s) in '{self.dir}' were written by another sweep or model "
-                          f"(e.g. '{foreign[0]}'); recomputing them", stacklevel=3)
-        return ok
+                          f"(e.g. '{min(foreign)}'); recomputing them", stacklevel=3)
+        if stray:
+            warnings.warn(f"sweep: {len(stray)} chunk file(s) in '{self.dir}' were written by another sweep (e.g. '{min(stray)}', "
+                          f"beyond this sweep's {n_chunks:,} chunks); removed them", stacklevel=3)
+        return np.sort(np.frombuffer(ok, dtype=np.int64)) if ok else np.zeros(0, dtype=np.int64)
 
     def write(self, i: int, df: pd.DataFrame) -> None:
         import pyarrow as pa
@@ -491,6 +422,13 @@ class _Output:
 
     def read(self, n_chunks: int) -> pd.DataFrame:
         return pd.concat([pd.read_parquet(self.chunk_path(i)) for i in range(n_chunks)], ignore_index=True)
+
+    def dataset(self):
+        """The folder as a pyarrow dataset, rows in member order (files sorted by name; `_manifest.json`,
+        `_lock` and temporary `.part` files are skipped by pyarrow's default ignore_prefixes)."""
+        import pyarrow.dataset as ds
+
+        return ds.dataset(str(self.dir), format="parquet")
 
 
 def _alive(pid: int) -> bool:
@@ -578,19 +516,48 @@ def _connect(client_cls, address):
                               "check that it is running and the host and port") from None
 
 
-def _executor(scheduler, workers: int | None, n_tasks: int):
-    """(submit(fn, *args) -> future, as_completed, close(abort)) for a local pool, inline, or Dask.
+class _Executor(NamedTuple):
+    """submit(fn, *args) -> future; next_done(pending) -> one finished future of `pending` (waits for one);
+    close(abort); window: how many chunks to keep submitted at once (their rows are drawn at submission)."""
+
+    submit: Callable
+    next_done: Callable
+    close: Callable
+    window: int
+
+
+def _queued(submit_raw: Callable) -> tuple[Callable, Callable]:
+    """submit and next_done over futures that take a done-callback (concurrent.futures, distributed)."""
+    done: queue.Queue = queue.Queue()
+
+    def submit(fn, *a):
+        fut = submit_raw(fn, *a)
+        fut.add_done_callback(done.put)
+        return fut
+
+    def next_done(pending):
+        while True:
+            fut = done.get()
+            if fut in pending:
+                return fut
+
+    return submit, next_done
+
+
+def _executor(scheduler, workers: int | None, n_tasks: int) -> _Executor:
+    """An _Executor for a local pool, inline, or Dask.
 
     close(abort=True), on an error or a signal, kills the local workers rather than waiting for their chunks."""
     if scheduler is not None:
         try:
             from distributed import Client
-            from distributed import as_completed as dask_completed
         except ImportError:
             raise PlasticityError("scheduler: Dask is not installed; pip install 'plasticity[sweep]' (dask[distributed])") from None
         client = scheduler if isinstance(scheduler, Client) else _connect(Client, scheduler)
         own = client is not scheduler
-        return (lambda fn, *a: client.submit(fn, *a, pure=False)), dask_completed, (lambda abort=False: client.close() if own else None)
+        submit, next_done = _queued(lambda fn, *a: client.submit(fn, *a, pure=False))
+        threads = sum((client.nthreads() or {}).values())
+        return _Executor(submit, next_done, lambda abort=False: client.close() if own else None, max(64, 4 * threads))
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise PlasticityError(f"workers: expected a positive number of processes (or None for one per core), got {workers!r}")
     cores = _cores()
@@ -602,13 +569,14 @@ def _executor(scheduler, workers: int | None, n_tasks: int):
         def submit_inline(fn, *a):
             return _LazyInline(fn, a)
 
-        return submit_inline, (lambda fs: iter(fs)), (lambda abort=False: None)
+        return _Executor(submit_inline, lambda pending: next(iter(pending)), lambda abort=False: None, 1)
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor
 
     # fork: workers inherit the compiled model, and scripts without a __main__ guard still work
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    pool = ProcessPoolExecutor(max_workers=min(workers, n_tasks), mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+    workers = min(workers, n_tasks)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
 
     def close(abort: bool = False) -> None:
         if abort:
@@ -616,7 +584,8 @@ def _executor(scheduler, workers: int | None, n_tasks: int):
                 proc.kill()
         pool.shutdown(wait=True, cancel_futures=True)
 
-    return pool.submit, as_completed, close
+    submit, next_done = _queued(pool.submit)
+    return _Executor(submit, next_done, close, 2 * workers)
 
 
 class _LazyInline:
@@ -655,7 +624,8 @@ def sweep(
     model=None,
     condition: str | Sequence[str] = "none",
 ):
-    """Run one regimen over many members; returns a DataFrame, one row per member.
+    """Run one regimen over many members; returns a table, one row per member: a DataFrame, or with `out`
+    and more than MAX_MEMBERS_IN_MEMORY members (1,000,000) a `pyarrow.dataset.Dataset` over the chunk files.
 
     >>> sweep("ketamine 10 mg/kg ip", vary={"ketamine_nmda_potency": (500, 3000), "dose:0": (1, 30)},
     ...       design="lhs", n=1000, seed=1, out="sweep.parquet")
@@ -664,6 +634,11 @@ def sweep(
     AUCs, time above baseline, hallucinogenic exposure) and `status` ("ok" or "failed: <reason>").
     `vary` keys: a model parameter, "dose:<i>" / "dose:<compound>" (a multiplier of that dose),
     "time:<i>" (the dose's time in h). `out` (a folder of Parquet chunks) makes the sweep resumable.
+    No array as long as the sweep is allocated: each chunk draws its own rows of the sample when it is
+    submitted (simulator/_design.py), so with `out` a sweep may have up to MAX_MEMBERS (10**9) members. Its
+    table is then too large to read back into memory: above MAX_MEMBERS_IN_MEMORY members (or MAX_SAMPLE_VALUES
+    varied values) it is returned as a pyarrow Dataset on disk, in member order (`.count_rows()`,
+    `.to_batches()`, `.head(n)`, `.to_table(filter=...)`), never read whole.
     `scheduler`: None (local process pool of `workers`), a Dask scheduler address or a Client.
     `trajectories=True` returns (table, trajectories): an xarray Dataset (member x time) if xarray is
     installed, else a long DataFrame.
@@ -686,9 +661,9 @@ def sweep(
             regimen=regimen, species=species, vary=vary, design=design, n=n, seed=seed, population=population, metrics=metrics,
             hours=hours, chunk_size=chunk_size, scheduler=scheduler, workers=workers, params=params, genotype=genotype,
             cut=cut, scale=scale, clamp=clamp, tolerances=tolerances, progress=progress))
-    _check_seed(seed)  # the checks that need no model first: a bad --n or --seed is refused at once
+    check_seed(seed)  # the checks that need no model first: a bad --n or --seed is refused at once
     if design in DESIGNS and design != "grid":
-        _count(n, design)
+        count(n, design)
         if out is None and n > MAX_MEMBERS_IN_MEMORY:
             _too_many_in_memory(n)
     reg = Regimen.coerce(regimen)
@@ -706,32 +681,35 @@ def sweep(
     for k, (kind, w) in zip(keys, resolved, strict=True):
         if kind == "time":
             base_values[k] = min(e.time_h for e, o in zip(s.flat.events, _dose_owners(s), strict=True) if o == w)
-    table = sample(vary, design=design, n=n, seed=seed, population=population, base=base_values)
-    if out is None and len(table) > MAX_MEMBERS_IN_MEMORY:
-        _too_many_in_memory(len(table))
-    moved = {w: (k, float(np.max(table[k]))) for k, (kind, w) in zip(keys, resolved, strict=True) if kind == "time" and len(table)}
+    # the sample is defined here, not drawn: each chunk computes its own rows when it is submitted
+    des = make_design(vary, design=design, n=n, seed=seed, population=population, base=base_values)
+    n_members = des.n
+    in_memory = _fits_in_memory(n_members, len(keys))
+    if out is None and not in_memory:
+        if n_members > MAX_MEMBERS_IN_MEMORY:
+            _too_many_in_memory(n_members)
+        check_in_memory(n_members, len(keys))
+    extent = {k: des.extent(c) for c, (k, (kind, _w)) in enumerate(zip(keys, resolved, strict=True)) if kind == "time"}
+    moved = {w: (k, extent[k][1]) for k, (kind, w) in zip(keys, resolved, strict=True) if kind == "time"}
     check_dose_window(reg, float(hours), moved=moved)  # a dose after `hours` would be left out of every member unseen
     fns = _metric_functions(metrics)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise PlasticityError(f"chunk_size: expected a positive integer, got {chunk_size!r}")
-    values = table.to_numpy(dtype=float) if keys else np.zeros((len(table), 0))
     ev_t = [e.time_h for e in s.flat.events if math.isfinite(e.time_h)]
-    start = min([reg.start_h, 0.0, *ev_t])
-    for k, (kind, _w) in zip(keys, resolved, strict=True):
-        if kind == "time":
-            start = min(start, float(np.min(table[k])))
+    start = min([reg.start_h, 0.0, *ev_t, *(lo for lo, _hi in extent.values())])
     dose_cols = dose_columns(reg, keys, resolved)
-    n_members = len(table)
     _check_output_size(s, keys, resolved, start, float(hours), n_members if trajectories else 0)
-    chunks = [(i, slice(a, min(a + chunk_size, n_members))) for i, a in enumerate(range(0, n_members, chunk_size))]
+    n_chunks = -(-n_members // chunk_size)
     # everything that defines a member's result: model files, engine code, settings (tolerances are in the
-    # spec), the sampled values themselves (so another seed or design never matches) and the metrics
-    settings = json.dumps([repr(replace(spec, model_hash="")), keys, hashlib.sha256(values.tobytes()).hexdigest(), [getattr(f, "__name__", str(f)) for f in fns], start, chunk_size])
+    # spec), the design's definition (design, seed, size, ranges, base values, generator version: so another
+    # seed or design never matches) and the metrics
+    settings = json.dumps([repr(replace(spec, model_hash="")), keys, des.key(), [getattr(f, "__name__", str(f)) for f in fns], start,
+                           chunk_size])
     same_sweep = hashlib.sha256(settings.encode()).hexdigest()[:16]
     key = hashlib.sha256(json.dumps([settings, s.library.hash, engine_id()]).encode()).hexdigest()[:16]
-    manifest = {"key": key, "sweep": same_sweep, "members": n_members, "chunks": len(chunks), "chunk_size": chunk_size, "version": version(),
+    manifest = {"key": key, "sweep": same_sweep, "members": n_members, "chunks": n_chunks, "chunk_size": chunk_size, "version": version(),
                 "engine": engine_id(), "model_hash": s.library.hash, "regimen": list(spec.regimen), "species": species,
-                "design": design, "seed": seed,
+                "design": design, "seed": des.seed if design != "grid" else seed,
                 "vary": {k: (list(v) if not isinstance(v, (int, float)) else v) for k, v in (vary or population or {}).items()}}
     restore_sigterm = _sigterm_exits()
     try:
@@ -742,55 +720,90 @@ def sweep(
     try:
         results: dict[int, pd.DataFrame] = {}
         trajs: dict[int, tuple] = {}
-        finished = output.finished(i for i, _ in chunks) if output is not None else set()
-        todo = [(i, sl) for i, sl in chunks if i not in finished]
-        submit, completed, close = _executor(scheduler, workers, len(todo))
+        finished = output.finished(n_chunks) if output is not None else np.zeros(0, dtype=np.int64)
+        short = chunk_size * n_chunks - n_members  # members the last chunk lacks
+        done_members = len(finished) * chunk_size - (short if len(finished) and finished[-1] == n_chunks - 1 else 0)
+        todo = _unfinished(n_chunks, finished)
+        ex = _executor(scheduler, workers, n_chunks - len(finished))
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=n_members, initial=n_members - sum(sl.stop - sl.start for _, sl in todo), unit="member")
+            bar = tqdm(total=n_members, initial=done_members, unit="member")
         done = False
         try:
-            futures = {}
-            for i, sl in todo:
-                futures[submit(_run_chunk, spec, keys, values[sl], start, tuple(fns), trajectories)] = (i, sl)
-            for fut in completed(list(futures)):
-                i, sl = futures.pop(fut)  # drop our reference: a finished chunk must not stay in memory
+            pending: dict = {}
+
+            def fill() -> None:  # keep `window` chunks submitted: rows are drawn for these alone
+                while len(pending) < ex.window:
+                    i = next(todo, None)
+                    if i is None:
+                        return
+                    a, b = i * chunk_size, min((i + 1) * chunk_size, n_members)
+                    rows = des.rows(a, b)
+                    pending[ex.submit(_run_chunk, spec, keys, rows, start, tuple(fns), trajectories)] = (i, a, b, rows)
+
+            fill()
+            while pending:
+                fut = ex.next_done(pending)
+                i, a, b, rows = pending.pop(fut)  # drop our reference: a finished chunk must not stay in memory
                 df, traj = fut.result()
-                df.insert(0, "member", np.arange(sl.start, sl.stop))
+                del fut
+                df.insert(0, "member", np.arange(a, b))
                 for c, k in enumerate(keys):
-                    df.insert(1 + c, k, values[sl, c])
+                    df.insert(1 + c, k, rows[:, c])
                 for col, amount in dose_cols:  # the actual dose beside its multiplier
-                    df.insert(df.columns.get_loc(col[0]) + 1, col[1], amount * values[sl, keys.index(col[0])])
+                    df.insert(df.columns.get_loc(col[0]) + 1, col[1], amount * rows[:, keys.index(col[0])])
                 if output is not None:
-                    output.write(i, df)  # the table is read back from disk at the end, so it is not kept here
+                    output.write(i, df)  # the table is read back from disk at the end (or left there), not kept here
                 else:
                     results[i] = df
                 if traj is not None:
                     trajs[i] = traj
                 if bar is not None:
-                    bar.update(sl.stop - sl.start)
+                    bar.update(b - a)
+                fill()
             done = True
         finally:
-            close(abort=not done)  # an error or a signal: kill the workers rather than wait for their chunks
+            ex.close(abort=not done)  # an error or a signal: kill the workers rather than wait for their chunks
             if bar is not None:
                 bar.close()
-        if output is not None:
-            final = output.read(len(chunks))
+        if output is None:
+            final = pd.concat([results[i] for i in range(n_chunks)], ignore_index=True)
+        elif in_memory:
+            final = output.read(n_chunks)
         else:
-            final = pd.concat([results[i] for i, _ in chunks], ignore_index=True) if chunks else pd.DataFrame()
+            final = output.dataset()  # too large to read back: the chunk files, as one dataset on disk
     finally:
         if output is not None:
             output.release()
         restore_sigterm()
     if not trajectories:
         return final
-    return final, _trajectory_table(trajs, chunks)
+    return final, _trajectory_table(trajs, n_chunks)
+
+
+def _fits_in_memory(n_members: int, n_names: int) -> bool:
+    """Whether a sweep's table is returned as a DataFrame (else, with `out`, as a dataset on disk)."""
+    return n_members <= MAX_MEMBERS_IN_MEMORY and n_members * n_names <= MAX_SAMPLE_VALUES
+
+
+def _unfinished(n_chunks: int, finished: np.ndarray):
+    """The chunk indices not in `finished` (sorted), in order, one at a time."""
+    j = 0
+    for i in range(n_chunks):
+        if j < len(finished) and finished[j] == i:
+            j += 1
+            continue
+        yield i
 
 
 def _condition_axis(conditions: Sequence[str], out, trajectories: bool, kw: dict):
-    """Conditions as a sweep axis: the same sweep under each condition, stacked with a `condition` column."""
+    """Conditions as a sweep axis: the same sweep under each condition, stacked with a `condition` column.
+
+    Tables on disk (more than MAX_MEMBERS_IN_MEMORY members each) are returned as one pyarrow dataset over
+    `<out>/condition=<name>` (hive partitioning gives the `condition` column; folders in name order), whose
+    `member` numbers count within each condition."""
     names = list(conditions) if isinstance(conditions, (list, tuple)) else None
     if not names or not all(isinstance(c, str) for c in names):
         raise PlasticityError(f"condition: expected a condition name or a non-empty list of names, got {conditions!r}")
@@ -803,12 +816,18 @@ def _condition_axis(conditions: Sequence[str], out, trajectories: bool, kw: dict
         sub = None if out is None else Path(out) / f"condition={c}"
         res = sweep(**kw, out=sub, trajectories=trajectories, condition=c)
         table = res[0] if trajectories else res
-        table.insert(1, "condition", c)
+        if isinstance(table, pd.DataFrame):
+            table.insert(1, "condition", c)
         tables.append(table)
         if trajectories:
             trajs.append(res[1])
-    final = pd.concat(tables, ignore_index=True)
-    final["member"] = np.arange(len(final))
+    if all(isinstance(t, pd.DataFrame) for t in tables):
+        final = pd.concat(tables, ignore_index=True)
+        final["member"] = np.arange(len(final))
+    else:  # on disk (every condition has the same number of members, so all are)
+        import pyarrow.dataset as ds
+
+        final = ds.dataset(str(out), format="parquet", partitioning="hive").filter(ds.field("condition").isin(names))
     if not trajectories:
         return final
     return final, dict(zip(names, trajs, strict=True))
@@ -837,13 +856,13 @@ def _check_output_size(s, keys: list[str], resolved: list, start: float, hours: 
                               "sweep fewer members at a time, or use the metrics table alone")
 
 
-def _trajectory_table(trajs: dict[int, tuple], chunks: list):
-    missing = [i for i, _ in chunks if i not in trajs]
+def _trajectory_table(trajs: dict[int, tuple], n_chunks: int):
+    missing = [i for i in range(n_chunks) if i not in trajs]
     if missing:
         raise PlasticityError("trajectories: chunks finished by an earlier run have no trajectories; rerun with a new `out` path")
-    t = trajs[chunks[0][0]][0]
-    cols = trajs[chunks[0][0]][1].keys()
-    data = {c: np.concatenate([trajs[i][1][c] for i, _ in chunks]) for c in cols}
+    t = trajs[0][0]
+    cols = trajs[0][1].keys()
+    data = {c: np.concatenate([trajs[i][1][c] for i in range(n_chunks)]) for c in cols}
     members = np.arange(next(iter(data.values())).shape[0])
     try:
         import xarray as xr

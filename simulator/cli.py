@@ -243,6 +243,8 @@ def _show_model(args: argparse.Namespace) -> int:
 
 
 def _sweep_cmd(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from ._sweep import parse_vary, sweep
 
     doses, opts = _model_options(args)
@@ -252,11 +254,17 @@ def _sweep_cmd(args: argparse.Namespace) -> int:
     population = {k: float(v) for k, v in (_parse_param(x) for x in args.population or [])}
     df = sweep(doses, vary=vary, design=args.design, n=args.n, seed=args.seed, population=population or None, hours=args.hours,
                out=args.out, chunk_size=args.chunk_size, scheduler=args.scheduler, workers=args.workers, progress=True, **opts)
-    ok = int((df["status"] == "ok").sum()) if len(df) else 0
-    print(f"{len(df)} members, {ok} ok, {len(df) - ok} failed" + (f"; wrote {args.out}" if args.out else ""))
+    if isinstance(df, pd.DataFrame):
+        members, ok, on_disk = len(df), int((df["status"] == "ok").sum()) if len(df) else 0, ""
+    else:  # above MAX_MEMBERS_IN_MEMORY members the table stays on disk: a pyarrow dataset, counted a file at a time
+        import pyarrow.dataset as ds
+
+        members, ok = df.count_rows(), df.count_rows(filter=ds.field("status") == "ok")
+        on_disk = " (the table is on disk, too large to read at once: read it in parts with pyarrow.dataset)"
+    print(f"{members} members, {ok} ok, {members - ok} failed" + (f"; wrote {args.out}" if args.out else "") + on_disk)
     if not args.out:
         print(df.describe().T.to_string())
-    return 0 if ok == len(df) else 1
+    return 0 if ok == members else 1
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -69,19 +69,26 @@ def test_cli_seed_and_n_are_one_line_errors(capsys, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_a_sample_too_large_for_memory_is_refused_before_it_is_drawn(tmp_path):
+def test_a_sample_too_large_for_memory_is_refused_before_it_is_drawn(tmp_path, monkeypatch):
+    """In memory (sample(), a sweep's table returned as a DataFrame) at most MAX_SAMPLE_VALUES values; a sweep
+    with `out` draws each chunk's rows alone, so there it bounds nothing (tests/test_sweep_stream.py)."""
+    from simulator import _sweep
     from simulator._limits import MAX_SAMPLE_VALUES
     from simulator._simulate import setup
+    from simulator._sweep import sample
 
     s = setup([KET])
     names = [n for n, p in s.library.pathway.parameters.items() if p.range is not None and n in s.flat.params][:20]
+    vary = {k: tuple(s.library.pathway.parameters[k].range) for k in names}
     n = MAX_SAMPLE_VALUES // len(names) + 1
     tracemalloc.start()
     try:
         with pytest.raises(PlasticityError, match=f"above the limit of {MAX_SAMPLE_VALUES:,} values"):
-            sweep(KET, vary={k: tuple(s.library.pathway.parameters[k].range) for k in names}, design="lhs", n=n,
-                  out=tmp_path / "s.parquet", workers=1)
+            sample(vary, design="lhs", n=n)
+        monkeypatch.setattr(_sweep, "MAX_MEMBERS_IN_MEMORY", n)  # a table of n members would be allowed; its values are not
+        with pytest.raises(PlasticityError, match=f"above the limit of {MAX_SAMPLE_VALUES:,} values"):
+            sweep(KET, vary=vary, design="lhs", n=n, workers=1)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 200 * 1024**2 and not (tmp_path / "s.parquet").exists()
+    assert peak < 200 * 1024**2 and not list(tmp_path.iterdir())

@@ -107,8 +107,8 @@ def test_more_workers_than_cores_is_capped_with_a_warning():
     from simulator._sweep import _cores, _executor
 
     with pytest.warns(UserWarning, match=f"using {_cores()}"):
-        submit, completed, close = _executor(None, _cores() + 14, 100)
-    close()
+        ex = _executor(None, _cores() + 14, 100)
+    ex.close()
 
 
 def test_cli_says_so_in_one_line_when_it_caps_the_workers(tmp_path):
