@@ -16,7 +16,10 @@ parameters whose source starts with "calibrated" are free, each within its plaus
 models/pathway.toml; parameters taken from papers or marked "assumed" stay fixed, and so do the
 "calibrated by hand" shape exponents (Hill coefficients and reaction orders, kept whole or half:
 the targets barely identify them, a fit moved akt_hill from 1 to 1.004, and a whole exponent is a
-few multiplications where a fractional one is a pow() in every right-hand-side evaluation).
+few multiplications where a fractional one is a pow() in every right-hand-side evaluation), and
+the four rates and weights set by hand in issue 14's last step (k_mtorc1, w_disinhibition_nmda,
+disinhibition_threshold, k_spine_stabilisation: each source gives the fitted value it started from
+and why it moved; `--check` evaluates them with the rest).
 The fit runs in two stages, the cultured-neuron BDNF step (item 15) for the TrkB, Akt and ERK
 kinetics and then the in vivo items for the rest, each a bounded least-squares in log-parameter
 space (scipy) started from the shipped values, its Jacobian by forward differences evaluated in

@@ -130,7 +130,7 @@ def test_mouse_ketamine_spine_gain_is_an_inverted_u_peaking_between_3_and_30():
 
 
 # ---------------------------------------------------------------- sensitivity
-SOBOL_PARAMS = ["k_glutamate", "w_bdnf_feedback", "k_synaptic_protein", "mtorc1_half_activation"]
+SOBOL_PARAMS = ["k_glutamate", "w_bdnf_feedback", "k_synaptic_protein", "mtorc1_max_fold"]
 
 
 def test_local_sensitivity_matches_independent_single_runs():
@@ -239,7 +239,7 @@ def test_continuation_tracks_stability_from_eigenvalues(tmp_path):
 
 # ---------------------------------------------------------------- fitting
 def test_fit_recovers_true_parameters_within_their_confidence_intervals(tmp_path):
-    true = {"k_synaptic_protein": 0.15, "mtorc1_half_activation": 2.5}
+    true = {"k_synaptic_protein": 0.15, "mtorc1_max_fold": 6.0}
     r = simulator.simulate(["ketamine 10 mg/kg ip"], hours=24, params=true, times=np.arange(0.5, 24.1, 1.5))
     rng = np.random.default_rng(1)  # seeds 1-7 checked by hand: 13 of 14 intervals covered the truth (95% nominal)
     rows = [
@@ -249,7 +249,7 @@ def test_fit_recovers_true_parameters_within_their_confidence_intervals(tmp_path
     ]
     csv = tmp_path / "data.csv"
     pd.DataFrame(rows, columns=["time_h", "readout", "value", "sd"]).to_csv(csv, index=False)
-    f = simulator.fit(csv, list(true), regimen=["ketamine 10 mg/kg ip"], start={"k_synaptic_protein": 0.08, "mtorc1_half_activation": 4.0})
+    f = simulator.fit(csv, list(true), regimen=["ketamine 10 mg/kg ip"], start={"k_synaptic_protein": 0.08, "mtorc1_max_fold": 12.0})
     assert f.success
     for name, v in true.items():
         lo, hi = f.ci[name]
