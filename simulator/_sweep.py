@@ -683,6 +683,7 @@ def sweep(
             base_values[k] = min(e.time_h for e, o in zip(s.flat.events, _dose_owners(s), strict=True) if o == w)
     # the sample is defined here, not drawn: each chunk computes its own rows when it is submitted
     des = make_design(vary, design=design, n=n, seed=seed, population=population, base=base_values)
+    _warn_outside_documented_ranges(s, keys, resolved, des)
     n_members = des.n
     in_memory = _fits_in_memory(n_members, len(keys))
     if out is None and not in_memory:
@@ -831,6 +832,36 @@ def _condition_axis(conditions: Sequence[str], out, trajectories: bool, kw: dict
     if not trajectories:
         return final
     return final, dict(zip(names, trajs, strict=True))
+
+
+def _warn_outside_documented_ranges(s, keys: list[str], resolved: list, des) -> None:
+    """Warn when a design reaches past a parameter's documented range, where the model was never checked.
+
+    A population's share of draws outside the range is exact for its log-normal factors (no draw is made);
+    a grid, LHS or Sobol design is judged by its bounds. Wild-type knobs such as `trkb_expression` sit at the
+    top of their range, so a CV of 0.3 around them puts about half the draws above it.
+    """
+    from scipy.stats import norm
+
+    for c, (k, (kind, w)) in enumerate(zip(keys, resolved, strict=True)):
+        meta = s.flat.meta.get(s.flat.params[w]) if kind == "param" else None
+        if meta is None or meta.range is None:
+            continue
+        lo, hi = (float(x) for x in meta.range)
+        if des.kind == "population":
+            sigma, base = float(des.sigma[c]), float(des.base[c])
+            if sigma == 0 or base <= 0:
+                continue
+            mu = math.log(base) - sigma * sigma / 2
+            share = (norm.sf((math.log(hi) - mu) / sigma) if hi > 0 else 1.0) + (norm.cdf((math.log(lo) - mu) / sigma) if lo > 0 else 0.0)
+            if share > 0.05:
+                warnings.warn(f"population: about {share:.0%} of the draws of '{k}' (CV {des.cv[c]:g} around {base:g}) lie outside its "
+                              f"documented range [{lo:g}, {hi:g}], where the model has not been checked", UserWarning, stacklevel=3)
+            continue
+        a, b = des.extent(c)
+        if a < lo or b > hi:
+            warnings.warn(f"vary: '{k}' goes from {a:g} to {b:g}, beyond its documented range [{lo:g}, {hi:g}], where the model "
+                          "has not been checked", UserWarning, stacklevel=3)
 
 
 def _too_many_in_memory(n: int) -> None:

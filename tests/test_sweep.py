@@ -218,3 +218,16 @@ def test_cli_sweep(tmp_path, capsys):
     assert rc == 0 and "3 members, 3 ok" in capsys.readouterr().out
     assert len(pd.read_parquet(out)) == 3
     assert main(["sweep", "--dose", KET, "--vary", "nonsense"]) == 2
+
+
+def test_a_design_past_a_documented_range_is_warned_about():
+    """Wild-type knobs sit at the top of their range: a CV of 0.3 puts ~44% of the draws above it (exact for a log-normal)."""
+    import warnings
+
+    with pytest.warns(UserWarning, match=r"about 44% of the draws of 'trkb_expression' .* documented range \[0, 1\]"):
+        sweep(KET, design="population", n=2, seed=1, population={"trkb_expression": 0.3}, hours=6, workers=1)
+    with pytest.warns(UserWarning, match=r"'trkb_expression' goes from 0.5 to 1.2, beyond its documented range"):
+        sweep(KET, vary={"trkb_expression": [0.5, 1.2]}, hours=6, workers=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # inside the range (and a dose multiplier, which has none): silent
+        sweep(KET, vary={"trkb_expression": [0.5, 1.0], "dose:0": [1.0, 3.0]}, hours=6, workers=1)
