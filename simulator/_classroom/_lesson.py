@@ -16,7 +16,7 @@ from .._errors import PlasticityError, UnknownNameError
 from ._catalogue import FEEDBACK, GAIN_HOURS, NONE, Catalogue, Setting, load_catalogue
 from ._questions import answer, load_questions, quiz_table
 from ._runs import _worker, pool, safe_compute
-from ._view import JS, build, first_draw, fmt_gain, info_for
+from ._view import JS, build, curves_for, first_draw, fmt_gain, info_for
 
 CUT_SETS = {"none": (), "mtorc1_to_bdnf": ("mtorc1_to_bdnf",), "synaptic_protein_to_ampa": ("synaptic_protein_to_ampa",),
             "both": tuple(FEEDBACK)}
@@ -49,13 +49,10 @@ function update(w) {
   } else if (b.error) {
     info.label = ["This setting cannot be run"]; info.error = [b.error];
   } else {
-    const t = st.times[b.t], v = st.vehicles[b.v];
-    const run = {t: t}, veh = {t: t};
+    const run = {t: st.times[b.t]};
     for (const col in b.d) run[col] = b.d[col];
-    for (const col in v) veh[col] = v[col];
-    if (prev && prev.key !== k) w.ghost.data = prev.run;
-    if (!prev || prev.v !== b.v || prev.t !== b.t) w.veh.data = veh;  // the same vehicle: its curves stay as drawn
-    w.run.data = run;
+    if (prev && prev.key !== k) window.__plasticity_ghost = prev.run;
+    w.curves.data = P.curves(run, st.vehicles[b.v], window.__plasticity_ghost);  // one table: every time course paints once
     info.label = [b.label];
     ["24", "48", "72"].forEach((h, j) => { info["g" + h] = [b.g[j]]; if (prev && prev.key !== k) info["p" + h] = [prev.g[j]]; });
     if (prev && prev.key !== k) info.prev_label = [prev.label];
@@ -207,8 +204,7 @@ def write_lesson(out: str | Path, *, compounds=None, doses=(0.3, 1, 3), species=
     view = build(cat, quiz, first, lesson=True)
     b0 = bundles[first.key]
     if "error" not in b0:
-        view.run.data = dict(b0["run"])
-        view.veh.data = dict(b0["vehicle"])
+        view.curves.data = curves_for(b0, None)
     view.info.data = info_for(b0, None, first)
     first_draw(view, b0, view.info.data, quiz)
     # the selectors offer what the grid holds
@@ -219,8 +215,9 @@ def write_lesson(out: str | Path, *, compounds=None, doses=(0.3, 1, 3), species=
     view.genotype.options = [g for g in cat.genotypes if any(s.genotype == g for s in wanted)]
     view.condition.options = [(c, d) for c, d in cat.conditions.items() if any(s.condition == c for s in wanted)]
     w = {"compound": view.compound, "dose": view.dose, "species": view.species, "pretreatment": view.pretreatment, "cuts": view.cuts,
-         "genotype": view.genotype, "condition": view.condition, "run": view.run, "veh": view.veh, "ghost": view.ghost, "info": view.info}
-    upd = CustomJS(args=w, code=JS + LESSON_JS + "update({compound, dose, species, pretreatment, cuts, genotype, condition, run, veh, ghost, info});")
+         "genotype": view.genotype, "condition": view.condition, "curves": view.curves, "info": view.info}
+    upd = CustomJS(args=w,
+                   code=JS + LESSON_JS + "update({compound, dose, species, pretreatment, cuts, genotype, condition, curves, info});")
     for x in (view.compound, view.dose, view.species, view.pretreatment, view.genotype, view.condition):
         x.js_on_change("value", upd)
     view.cuts.js_on_change("active", upd)
@@ -238,7 +235,7 @@ if (i >= 0) {
     dose.value = String(s.dose); pretreatment.value = s.pretreatment; genotype.value = s.genotype; condition.value = s.condition;
     cuts.active = s.cuts.map((c) => st.feedback.indexOf(c));
   } finally { window.__plasticity_busy = false; }
-  update({compound, dose, species, pretreatment, cuts, genotype, condition, run, veh, ghost, info});
+  update({compound, dose, species, pretreatment, cuts, genotype, condition, curves, info});
 }""")
     view.q_show.js_on_event("button_click", show)
     from bokeh.document import Document

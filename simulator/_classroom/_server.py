@@ -1,8 +1,10 @@
 """`plasticity app`: the classroom views served live by a Bokeh server on 127.0.0.1.
 
 A control change looks its setting up in the run cache (filled ahead of time by a worker process with
-the settings a class is likely to try next) and pushes the new curves; the browser redraws the diagram
-for the time slider by itself. Set PLASTICITY_APP_TIMING=1 to print each redraw's server time.
+the settings a class is likely to try next) and pushes two messages: the new curves (the run, its vehicle
+and the previous setting in one table, as binary arrays) and the info table (title, gains, cuts). The
+browser fits the y ranges, redraws the diagram and writes the text in place; nothing comes back to the
+server. Set PLASTICITY_APP_TIMING=1 to print each redraw's server time.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from .._errors import PlasticityError
 from ._catalogue import Catalogue, Setting, load_catalogue
 from ._questions import Question, answer, load_questions, quiz_table
 from ._runs import RunCache, neighbours
-from ._view import View, build, dose_options, first_draw, info_for, setting_from
+from ._view import View, build, curves_for, dose_options, first_draw, info_for, setting_from
 
 
 def _check_port(port: int) -> None:
@@ -37,8 +39,8 @@ class Session:
     def __init__(self, doc, cat: Catalogue, qs: list[Question], cache: RunCache):
         self.cat, self.qs, self.cache, self.doc = cat, qs, cache, doc
         self.busy = False
-        self.veh_key: tuple | None = None  # the vehicle the page shows: a change that keeps it sends no new vehicle
         self.shown: dict | None = None
+        self.ghost: dict | None = None  # the bundle drawn as the previous setting
         self.setting: Setting = cat.default
         quiz = quiz_table(qs, cat, self._ready_answers())
         self.view: View = build(cat, quiz, cat.default)
@@ -108,15 +110,11 @@ class Session:
         self.setting = s
         hit = self.cache.cached(s) is not None
         b = self.cache.get(s)
-        # the page redraws from these messages, one each: as few as the change needs, the info table last
+        # the page redraws from two messages: the curves (every time course paints once) and the info table last
         if "error" not in b:
             if self.shown is not None and self.shown["key"] != b["key"]:
-                v.ghost.data = dict(self.shown["run"])
-            v.run.data = dict(b["run"])
-            veh_key = (s.species, s.genotype, s.condition, s.cuts, s.clamp, len(b["vehicle"]["t"]))
-            if veh_key != self.veh_key:
-                v.veh.data = dict(b["vehicle"])
-                self.veh_key = veh_key
+                self.ghost = self.shown
+            v.curves.data = curves_for(b, self.ghost)
         v.info.data = info_for(b, self.shown, s)
         if "error" not in b:
             self.shown = b

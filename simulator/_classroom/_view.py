@@ -20,6 +20,11 @@ from ._text import limits_html, stages_html
 
 JS = (Path(__file__).resolve().parent / "view.js").read_text(encoding="utf-8")
 BLUE, ORANGE, VERMILLION, GREY = "#0072B2", "#E69F00", "#D55E00", "#404040"
+VEHICLE = {"line_color": "#000000", "line_dash": "dotted", "line_width": 2}
+GHOST = {"line_color": ORANGE, "line_dash": "dashed", "line_width": 3}
+NOW = {"line_color": BLUE, "line_width": 3}
+PLOTTED = ["drug", *STAGES, "gain"]  # the eight time courses, in their order on the page
+CURVE_COLUMNS = ["t", *COLUMNS[1:], *(f"v_{c}" for c in COLUMNS[1:]), "g_t", *(f"g_{c}" for c in COLUMNS[1:])]
 STAGE_TITLES = {"drug": "drug in the brain (% of its peak)", "glutamate": "glutamate (fold)", "ampa": "AMPA activation (fold)",
                 "bdnf": "BDNF (fold)", "trkb": "active TrkB (fold)", "mtorc1": "mTORC1 (fold)",
                 "synaptic_protein": "synaptic protein (fold)", "gain": "spine gain vs vehicle (%)"}
@@ -61,9 +66,7 @@ class View:
     condition: object
     slider: object
     play: object
-    run: object
-    veh: object
-    ghost: object
+    curves: object  # the run, its vehicle (v_*) and the previous setting (g_*): one table, one message per change
     info: object
     quiz: object
     q_select: object
@@ -143,6 +146,38 @@ def fmt_gain(g: float) -> str:
     return f"{g:+.2f} %"
 
 
+def curves_for(bundle: dict, ghost: dict | None) -> dict[str, np.ndarray]:
+    """The curves table for a bundle and the ghost's bundle (or none): what P.curves builds in the page, as arrays
+    (Bokeh sends them as binary buffers). The shorter of the two runs ends in NaN, which draws nothing."""
+    run, veh = bundle["run"], bundle["vehicle"]
+    g = ghost["run"] if ghost is not None and "error" not in ghost else None
+    n = max(len(run["t"]), len(g["t"]) if g else 0)
+
+    def col(x) -> np.ndarray:
+        a = np.full(n, np.nan)
+        if x is not None:
+            a[: len(x)] = x
+        return a
+
+    out = {"t": col(run["t"]), "g_t": col(g["t"] if g else None)}
+    for c in COLUMNS[1:]:
+        out[c], out[f"v_{c}"], out[f"g_{c}"] = col(run[c]), col(veh[c]), col(g[c] if g else None)
+    return out
+
+
+def fit_y(view: View) -> None:
+    """The time courses' y ranges for the curves the view holds (P.fit does it in the page for every later change)."""
+    d = view.curves.data
+    for yr, col in zip(view.yranges, PLOTTED):
+        ys = np.concatenate([np.asarray(d[k], dtype=float) for k in (col, f"v_{col}", f"g_{col}") if k in d])
+        ys = ys[np.isfinite(ys)]
+        if not len(ys):
+            continue
+        lo, hi = float(ys.min()), float(ys.max())
+        pad = 0.05 * (hi - lo) if hi > lo else max(0.5 * abs(lo), 1.0)
+        yr.start, yr.end = lo - pad, hi + pad
+
+
 def info_for(bundle: dict, previous: dict | None, s: Setting) -> dict[str, list]:
     """The one-row info table for a bundle (and the bundle shown before it)."""
     info = empty_info()
@@ -211,8 +246,7 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
     xr = RadioButtonGroup(labels=["first 12 h", "all 72 h"], active=1, stylesheets=[wcss], css_classes=["pl-range"])
 
     # ------------------------------------------------------------------ data
-    empty = {c: [] for c in COLUMNS}
-    run, veh, ghost = ColumnDataSource(dict(empty)), ColumnDataSource(dict(empty)), ColumnDataSource(dict(empty))
+    curves = ColumnDataSource({c: [] for c in CURVE_COLUMNS})
     info = ColumnDataSource(empty_info())
     nodes_d, edges_d, heads_d, marks_d, radius = _geometry()
     n, m = len(nodes_d["key"]), len(edges_d["up"])
@@ -245,28 +279,37 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
     clock = Div(text="", stylesheets=[css], css_classes=["pl-clock"], width=400, height=30)
 
     # ------------------------------------------------------------------ the time courses
-    xrange = Range1d(-0.5, 72)
+    # the ranges are set in the page (P.fit, with the new curves, so that a plot paints once) and not sent back
+    xrange = Range1d(-0.5, 72, syncable=False)
     cursor = ColumnDataSource({"x": [2.0]})  # the slider's time, one source for every time course (changed in place)
-    figs = []
-    for col in ["drug", *STAGES, "gain"]:
-        f = figure(width=255, height=200, x_range=xrange, toolbar_location=None, tools="", title=STAGE_TITLES[col])
+    figs, yranges = [], []
+    for col in PLOTTED:
+        yr = Range1d(0, 1, syncable=False)
+        f = figure(width=255, height=200, x_range=xrange, y_range=yr, toolbar_location=None, tools="", title=STAGE_TITLES[col])
         f.title.text_font_size = "15px"
         f.axis.major_label_text_font_size = "13px"
         f.xaxis.axis_label = "h"
-        y = "drug" if col == "drug" else col
-        f.line("t", y, source=veh, line_color="#000000", line_dash="dotted", line_width=2, legend_label="vehicle")
-        f.line("t", y, source=ghost, line_color=ORANGE, line_dash="dashed", line_width=3, legend_label="previous setting")
-        f.line("t", y, source=run, line_color=BLUE, line_width=3, legend_label="now")
-        f.legend.visible = col == "drug"
-        f.legend.label_text_font_size = "12px"
-        f.legend.background_fill_alpha = 0.6
+        for x, y, style in (("t", f"v_{col}", VEHICLE), ("g_t", f"g_{col}", GHOST), ("t", col, NOW)):
+            f.line(x, y, source=curves, **style)
+        if col == "drug":
+            # one legend, on the first plot, for three lines of the same styles that draw nothing (one NaN row: a
+            # legend samples its line's first row): a legend re-renders its items whenever a source of its lines
+            # changes, and these sources never change
+            for label, style in (("vehicle", VEHICLE), ("previous setting", GHOST), ("now", NOW)):
+                f.line("t", "y", source=ColumnDataSource({"t": [np.nan], "y": [np.nan]}), legend_label=label, **style)
+            f.legend.label_text_font_size = "12px"
+            f.legend.background_fill_alpha = 0.6
         f.vspan(x="x", source=cursor, line_color=VERMILLION, line_width=2)
         figs.append(f)
+        yranges.append(yr)
+    fit = CustomJS(args={"curves": curves, "ranges": yranges, "cols": PLOTTED}, code=JS + "P.fit({curves, ranges, cols});")
+    curves.js_on_change("data", fit)
     xr.js_on_change("active", CustomJS(args={"r": xrange}, code="r.start = -0.5; r.end = cb_obj.active === 0 ? 12 : 72;"))
     grid = column(row(*figs[:4]), row(*figs[4:]))
 
     # ------------------------------------------------------------------ text
-    title = Div(text="", stylesheets=[css], css_classes=["pl-title"], width=1000, height=64)  # fixed sizes: new text, no re-layout
+    # fixed sizes; P.text writes new text into them in place, with no re-layout
+    title = Div(text="", stylesheets=[css], css_classes=["pl-title"], width=1000, height=64)
     gains = Div(text="", stylesheets=[css], css_classes=["pl-gains"], width=760, height=112)
     stages = Div(text=stages_html(), stylesheets=[css], css_classes=["pl-stages"], width=480)
     limits = Div(text=limits_html(), stylesheets=[css], css_classes=["pl-limits"], width=480)
@@ -288,16 +331,18 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
     quiz_panel = column(q_select, q_prompt, q_choice, q_number, row(q_reveal, q_show), q_out)
 
     # ------------------------------------------------------------------ the browser half, wired
-    dargs = {"run": run, "veh": veh, "info": info, "nodes": nodes, "edges": edges, "heads": heads, "marks": marks, "slider": slider,
+    dargs = {"curves": curves, "info": info, "nodes": nodes, "edges": edges, "heads": heads, "marks": marks, "slider": slider,
              "palette": palette, "purples": purples, "cursor": cursor, "clock": clock}
-    redraw = CustomJS(args=dargs, code=JS + "P.diagram({run, veh, info, nodes, edges, heads, marks, slider, palette, purples, cursor, clock});")
+    redraw = CustomJS(args=dargs,
+                      code=JS + "P.diagram({curves, info, nodes, edges, heads, marks, slider, palette, purples, cursor, clock});")
     slider.js_on_change("value", redraw)
-    # a new setting redraws the diagram once, on its info table: the app and the lesson send the run, its vehicle
-    # and the ghost first and the info last, so the diagram is drawn from the new run against the new vehicle
+    # a new setting redraws the diagram once, on its info table: the app and the lesson send the curves (the run,
+    # its vehicle and the ghost) first and the info last, so the diagram is drawn from the new run against the new vehicle
     info_cb = CustomJS(args={"info": info, "title": title, "gains": gains}, code=JS + "P.info({info, title, gains}); ")
     info.js_on_change("data", info_cb)
     info.js_on_change("data", redraw)
-    play.js_on_change("active", CustomJS(args={"toggle": play, "slider": slider, "run": run}, code=JS + "P.play({toggle, slider, run});"))
+    play.js_on_change("active", CustomJS(args={"toggle": play, "slider": slider, "curves": curves},
+                                         code=JS + "P.play({toggle, slider, curves});"))
 
     controls = column(Div(text="<b style='font-size:20px'>Setting</b>", stylesheets=[css]), compound, dose, species, condition,
                       pretreatment, cuts_head, cuts, genotype, Div(text="<b style='font-size:20px'>Time</b>", stylesheets=[css]), slider, play, xr,
@@ -312,16 +357,16 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
     # first draw once the page has loaded: the question and (for an already filled source) the diagram
     ready = CustomJS(args={**quiz_args, **dargs, "title": title, "gains": gains},
                             code=JS + "P.question({quiz, select, prompt, choice, number, out}); P.info({info, title, gains});"
-                            "P.diagram({run, veh, info, nodes, edges, heads, marks, slider, palette, purples, cursor, clock});")
+                            "P.diagram({curves, info, nodes, edges, heads, marks, slider, palette, purples, cursor, clock});")
     kick = Div(text="", visible=False, css_classes=["pl-kick"])
     kick.js_on_change("tags", CustomJS(args={"kick": kick}, code="kick.name = 'drawn';"))
     kick.js_on_change("tags", ready)
     if not lesson:  # the app's server pokes it; a hidden model in a standalone page would keep it from 'document_ready'
         layout.children.append(kick)
-    view = View(layout, compound, dose, species, pretreatment, cuts, genotype, condition, slider, play, run, veh, ghost, info, quiz_src,
+    view = View(layout, compound, dose, species, pretreatment, cuts, genotype, condition, slider, play, curves, info, quiz_src,
                 q_select, q_choice, q_number, q_reveal, q_show, q_out, gains, dia, ready, kick)
     view.nodes, view.edges, view.heads, view.marks, view.cursor = nodes, edges, heads, marks, cursor
-    view.clock, view.title, view.q_prompt = clock, title, q_prompt
+    view.clock, view.title, view.q_prompt, view.yranges = clock, title, q_prompt, yranges
     return view
 
 
@@ -349,6 +394,7 @@ def first_draw(view: View, bundle: dict, info: dict[str, list], quiz: dict[str, 
 
     if "error" in bundle:
         return
+    fit_y(view)
     palette, purples = _palettes()
     run, veh = bundle["run"], bundle["vehicle"]
     ts = run["t"]
