@@ -73,39 +73,122 @@ def _writable_by_others(st: os.stat_result) -> str | None:
     return None
 
 
+def _folder_problem(st: os.stat_result) -> str | None:
+    uid = os.getuid()
+    if st.st_uid != uid:
+        return f"is owned by uid {st.st_uid}, not by this user (uid {uid})"
+    who = _writable_by_others(st)
+    if who:
+        return f"can be written by {who} (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
 def check_private(path: Path) -> None:
     """Refuse a cache folder (or a file in it) that someone else owns or that other users can write to.
 
     The cache holds code this process runs: a kernel module and numba's pickled compilations. Anyone who
-    can write there could plant a file that runs on the next sweep. A missing path is fine (we create it)."""
+    can write to the folder, or to any folder above it (they could rename it and put their own in its
+    place), could plant a file that runs on the next sweep. So the folder and each of its parents, up to
+    the first one owned by root, must be this user's and writable by nobody else. A missing path is fine
+    (we create it, private)."""
     if os.name != "posix":
         return
+    path = Path(os.path.abspath(path))
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        return
+        st = None
+    if st is not None:
+        problem = _folder_problem(st)
+        if problem:
+            raise PlasticityError(
+                f"PLASTICITY_CACHE: the kernel cache '{path}' {problem}; code there runs on the next sweep, so it must be private: "
+                "chmod go-w it, or set PLASTICITY_CACHE to a folder of your own"
+            )
+    _check_parents(path)
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        _check_entries(path)
+
+
+def _check_parents(path: Path) -> None:
+    """Each existing folder above `path`, up to the first owned by root, is this user's and not writable by others."""
+    for parent in path.parents:
+        try:
+            pst = os.stat(parent)
+        except FileNotFoundError:
+            continue
+        sticky_or_closed = pst.st_mode & stat.S_ISVTX or not _writable_by_others(pst)
+        if pst.st_uid == 0 and sticky_or_closed:
+            if os.getuid() != 0:
+                return  # a system folder (/home, or /tmp whose sticky bit keeps others from renaming our entries): trusted
+            continue  # root's own folders: the walk goes on to /
+        problem = _folder_problem(pst)
+        if problem:
+            raise PlasticityError(
+                f"PLASTICITY_CACHE: the kernel cache's parent folder '{parent}' {problem}; whoever can write there can replace "
+                "the cache with code that runs on the next sweep: set PLASTICITY_CACHE to a folder of your own"
+            )
+
+
+def _check_entries(path: Path) -> None:
     uid = os.getuid()
-    problem = None
-    if st.st_uid != uid:
-        problem = f"is owned by uid {st.st_uid}, not by this user (uid {uid})"
-    elif _writable_by_others(st):
-        problem = f"can be written by {_writable_by_others(st)} (mode {stat.S_IMODE(st.st_mode):o})"
-    if problem:
-        raise PlasticityError(
-            f"PLASTICITY_CACHE: the kernel cache '{path}' {problem}; code there runs on the next sweep, so it must be private: "
-            "chmod go-w it, or set PLASTICITY_CACHE to a folder of your own"
-        )
-    if stat.S_ISDIR(st.st_mode):
-        for entry in os.scandir(path):
-            if entry.is_dir(follow_symlinks=False):
-                continue
-            est = entry.stat(follow_symlinks=False)
-            if est.st_uid != uid or _writable_by_others(est) or entry.is_symlink():
-                raise PlasticityError(
-                    f"PLASTICITY_CACHE: '{entry.path}' in the kernel cache is not this user's private file (owner uid {est.st_uid}, "
-                    f"mode {stat.S_IMODE(est.st_mode):o}{', a symbolic link' if entry.is_symlink() else ''}); "
-                    "remove it, or set PLASTICITY_CACHE to a folder of your own"
-                )
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            continue
+        est = entry.stat(follow_symlinks=False)
+        if est.st_uid != uid or _writable_by_others(est) or entry.is_symlink():
+            raise PlasticityError(
+                f"PLASTICITY_CACHE: '{entry.path}' in the kernel cache is not this user's private file (owner uid {est.st_uid}, "
+                f"mode {stat.S_IMODE(est.st_mode):o}{', a symbolic link' if entry.is_symlink() else ''}); "
+                "remove it, or set PLASTICITY_CACHE to a folder of your own"
+            )
+
+
+def njit(*args, cache: bool = False, **options):
+    """numba.njit with IEEE arithmetic whose on-disk cache, when asked for, lives only in the checked private folder.
+
+    numba picks where it reads cached (pickled) compilations from its environment: NUMBA_CACHE_DIR or
+    NUMBA_CACHE_LOCATOR_CLASSES can point it at a shared, world-writable folder, where a planted index
+    file would be unpickled, and so run, on the next call. The generated kernel module uses this
+    decorator, so its cache is always `__pycache__` next to the module file, in the folder that
+    `check_private` has passed, whatever the environment says."""
+    import numba
+
+    def wrap(fn):
+        disp = numba.njit(error_model="numpy", **options)(fn)
+        if cache:
+            disp._cache = _private_cache(fn)
+        return disp
+
+    return wrap(args[0]) if args and callable(args[0]) else wrap
+
+
+def _private_cache(fn):
+    import inspect
+
+    from numba.core import caching
+
+    class PrivateLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+        def __init__(self, py_func, py_file):
+            self._py_file = py_file
+            self._lineno = py_func.__code__.co_firstlineno
+            self._cache_path = os.path.join(os.path.dirname(py_file), "__pycache__")
+
+        def get_cache_path(self):
+            return self._cache_path
+
+    class PrivateCache(caching.FunctionCache):
+        def __init__(self, py_func):
+            super().__init__(py_func)
+            locator = PrivateLocator(py_func, inspect.getfile(py_func))
+            locator.ensure_cache_path()
+            self._impl._locator = locator
+            self._cache_path = locator.get_cache_path()
+            self._cache_file = caching.IndexDataCacheFile(
+                cache_path=self._cache_path, filename_base=self._impl.filename_base, source_stamp=locator.get_source_stamp()
+            )
+
+    return PrivateCache(fn)
 
 
 def _kernel_text() -> str:
@@ -245,9 +328,9 @@ def _module_source(comp) -> str:
     lu = lu_source(comp.jac_pattern)
     header = (
         f'"""Generated by plasticity for model {comp.key}: right-hand side, Jacobian, unrolled sparse LU and the BDF kernel."""\n'
-        "import functools\n\nimport numba\nimport numpy as np\n\n"
-        "# IEEE arithmetic (x / 0 is inf, not an exception): a bad member must fail alone, by its status\n"
-        "njit = functools.partial(numba.njit, error_model='numpy')\n\n"
+        "import numpy as np\n\n"
+        "# IEEE arithmetic (x / 0 is inf, not an exception), and numba's cache only in this module's own checked folder\n"
+        f"from {__name__} import njit\n\n"
     )
     return header + HELPERS + "\n\n" + model + "\n\n\n" + lu + "\n\n\n" + _kernel_text()
 

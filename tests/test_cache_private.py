@@ -73,3 +73,65 @@ def test_private_folder_passes(tmp_path):
     os.chmod(cache / "k.py", 0o644)
     _native.check_private(cache)
     _native.check_private(tmp_path / "missing")
+
+
+def _numba_default_index_paths(module) -> list[str]:
+    """Where numba, left to itself, would read each of the kernel module's cached compilations from."""
+    from numba.core import caching
+
+    paths = []
+    for disp in vars(module).values():
+        if hasattr(disp, "py_func") and hasattr(disp, "_cache"):
+            cache = caching.FunctionCache(disp.py_func)  # numba's own locator choice: NUMBA_CACHE_DIR when set
+            paths.append(cache._cache_file._index_path)
+    return paths
+
+
+def test_planted_pickle_in_shared_numba_cache_never_runs(ket, monkeypatch, tmp_path):
+    """NUMBA_CACHE_DIR at a world-writable folder with a pickle planted where numba would look: it never loads."""
+    import pickle
+
+    from numba.core import config
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    private = tmp_path / "private"
+    marker = tmp_path / "PWNED"
+    monkeypatch.setattr(config, "CACHE_DIR", str(shared))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(shared))
+    monkeypatch.setenv("PLASTICITY_CACHE", str(private))
+    monkeypatch.setattr(_native, "_modules", {})
+    module = _native.kernel(ket.compiled)  # compiles (or loads) into the private folder only
+
+    class Planted:
+        def __reduce__(self):
+            return (os.system, (f"id > {marker}",))
+
+    planted = _numba_default_index_paths(module)
+    assert planted and all(str(p).startswith(str(shared)) for p in planted)
+    for path in planted:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            pickle.dump(Planted(), f)
+    # a fresh load, as a new process would do it: the kernel module is executed again and every function compiled or loaded
+    monkeypatch.setattr(_native, "_modules", {})
+    for name in [n for n in sys.modules if n.startswith("plasticity_kernel_")]:
+        monkeypatch.delitem(sys.modules, name)
+    module = _native.kernel(ket.compiled)
+    for disp in vars(module).values():
+        if hasattr(disp, "_cache") and hasattr(disp._cache, "_cache_path"):
+            assert str(disp._cache._cache_path).startswith(str(private)), disp
+    assert not marker.exists(), "a pickle planted in NUMBA_CACHE_DIR ran"
+
+
+def test_parent_writable_by_others_is_refused(tmp_path):
+    parent = tmp_path / "open"
+    parent.mkdir()
+    os.chmod(parent, 0o777)
+    cache = parent / "cache"
+    cache.mkdir(mode=0o700)
+    with pytest.raises(PlasticityError, match="parent folder .*open.* can be written by others"):
+        _native.check_private(cache)
+    with pytest.raises(PlasticityError, match="parent folder"):
+        _native.check_private(cache / "missing")
