@@ -21,9 +21,9 @@ import time
 import numpy as np
 
 import simulator
-from simulator._batch import engine
-from simulator._sbml_batch import batch_setup, run_members
-from simulator._sweep import sample
+from simulator.analysis.sweep import sample
+from simulator.engine.batch import engine
+from simulator.sbml.batch import batch_setup, run_members
 
 REGIMEN = ["ketamine 10 mg/kg ip every 24 h x 3"]
 VARY = ("ketamine_clearance", "ketamine_volume")

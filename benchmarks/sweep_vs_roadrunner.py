@@ -31,10 +31,10 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 import simulator
-from simulator import _native
-from simulator._batch import engine, observe_batch, run_batch
 from simulator._simulate import setup, time_grid
-from simulator._sweep import sample
+from simulator.analysis.sweep import sample
+from simulator.engine import native as _native
+from simulator.engine.batch import engine, observe_batch, run_batch
 
 DOSE = "ketamine 10 mg/kg ip"
 VARY = {"dose:0": (0.3, 3.0), "ketamine_clearance": (0.5, 2.0), "ketamine_ip_absorption_halflife": (0.5, 2.0)}  # x base
@@ -135,7 +135,7 @@ def main() -> None:
 
     base = {n: float(s.p[s.flat.params.index(n)]) for n in list(VARY)[1:]}
     depot0 = float(s.y0[s.flat.states.index("ketamine_depot_ip")])
-    dose_amount = simulator._solve.event_amount(s.compiled, s.flat.events[0], s.p)
+    dose_amount = simulator.engine.scipy_path.event_amount(s.compiled, s.flat.events[0], s.p)
 
     print(
         f"model: {len(s.flat.states)} states, {len(s.flat.params)} parameters; engine={engine()}; workers={args.workers}; cores={os.cpu_count()}"

@@ -45,8 +45,8 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 import simulator
-from simulator._modelfiles import _load_toml, load_library
-from simulator._units import convert
+from simulator.model.files import _load_toml, load_library
+from simulator.model.units import convert
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHWAY = ROOT / "models" / "pathway.toml"
@@ -60,7 +60,7 @@ MARGIN = 0.05
 
 def calibration_ids(items: list[int]) -> list[str]:
     """Ids of the calibration-set targets of `items` (models/validation.toml `set`); prediction targets are never fitted."""
-    from simulator._validation import load_targets
+    from simulator.validation.targets import load_targets
 
     targets, _ = load_targets()
     return [t.id for t in targets if t.item in items and t.set == "calibration"]

@@ -15,46 +15,46 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import ModelFileError, PlasticityError, RegimenError, SimulationError, UnknownNameError
 
-# public name -> private module that defines it
+# public name -> the module (relative to simulator) that defines it
 _LAZY = {
-    "Attribution": "_attribution",
-    "loop_attribution": "_attribution",
-    "run_batch": "_batch",
-    "Clamp": "_compose",
-    "Comparison": "_compare",
-    "compare": "_compare",
-    "DoseResponse": "_doseresponse",
-    "dose_response": "_doseresponse",
-    "FitResult": "_fit",
-    "fit": "_fit",
-    "metrics": "_analysis",
+    "Attribution": "analysis.attribution",
+    "loop_attribution": "analysis.attribution",
+    "run_batch": "engine.batch",
+    "Clamp": "model.compose",
+    "Comparison": "analysis.compare",
+    "compare": "analysis.compare",
+    "DoseResponse": "analysis.doseresponse",
+    "dose_response": "analysis.doseresponse",
+    "FitResult": "analysis.fit",
+    "fit": "analysis.fit",
+    "metrics": "analysis.evaluate",
     "read_table": "_io",
-    "load_library": "_modelfiles",
+    "load_library": "model.files",
     "style": "_plot",
     "shade_window": "_plot",
     "save_figure": "_plot",
-    "Dose": "_regimen",
-    "Regimen": "_regimen",
-    "parse_dose": "_regimen",
-    "from_sbml": "_sbml",
-    "to_sbml": "_sbml",
-    "Sensitivity": "_sensitivity",
-    "global_sensitivity": "_sensitivity",
-    "local_sensitivity": "_sensitivity",
-    "range_scan": "_sensitivity",
-    "sensitivity": "_sensitivity",
+    "Dose": "model.regimen",
+    "Regimen": "model.regimen",
+    "parse_dose": "model.regimen",
+    "from_sbml": "sbml.convert",
+    "to_sbml": "sbml.convert",
+    "Sensitivity": "analysis.sensitivity",
+    "global_sensitivity": "analysis.sensitivity",
+    "local_sensitivity": "analysis.sensitivity",
+    "range_scan": "analysis.sensitivity",
+    "sensitivity": "analysis.sensitivity",
     "Result": "_simulate",
     "simulate": "_simulate",
     "version": "_simulate",
-    "Tolerances": "_solve",
-    "Continuation": "_steadystate",
-    "SteadyState": "_steadystate",
-    "continuation": "_steadystate",
-    "steady_states": "_steadystate",
-    "sweep": "_sweep",
+    "Tolerances": "engine.scipy_path",
+    "Continuation": "analysis.steadystate",
+    "SteadyState": "analysis.steadystate",
+    "continuation": "analysis.steadystate",
+    "steady_states": "analysis.steadystate",
+    "sweep": "analysis.sweep",
     "show_model": "_textview",
-    "load_targets": "_validation",
-    "validate": "_validation",
+    "load_targets": "validation.targets",
+    "validate": "validation.targets",
 }
 # public submodules
 _MODULES = ("teaching",)
@@ -128,22 +128,22 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and the API reference: the same names, imported eagerly
     from . import teaching
-    from ._analysis import metrics
-    from ._attribution import Attribution, loop_attribution
-    from ._batch import run_batch
-    from ._compare import Comparison, compare
-    from ._compose import Clamp
-    from ._doseresponse import DoseResponse, dose_response
-    from ._fit import FitResult, fit
     from ._io import read_table
-    from ._modelfiles import load_library
     from ._plot import save_figure, shade_window, style
-    from ._regimen import Dose, Regimen, parse_dose
-    from ._sbml import from_sbml, to_sbml
-    from ._sensitivity import Sensitivity, global_sensitivity, local_sensitivity, range_scan, sensitivity
     from ._simulate import Result, simulate, version
-    from ._solve import Tolerances
-    from ._steadystate import Continuation, SteadyState, continuation, steady_states
-    from ._sweep import sweep
     from ._textview import show_model
-    from ._validation import load_targets, validate
+    from .analysis.attribution import Attribution, loop_attribution
+    from .analysis.compare import Comparison, compare
+    from .analysis.doseresponse import DoseResponse, dose_response
+    from .analysis.evaluate import metrics
+    from .analysis.fit import FitResult, fit
+    from .analysis.sensitivity import Sensitivity, global_sensitivity, local_sensitivity, range_scan, sensitivity
+    from .analysis.steadystate import Continuation, SteadyState, continuation, steady_states
+    from .analysis.sweep import sweep
+    from .engine.batch import run_batch
+    from .engine.scipy_path import Tolerances
+    from .model.compose import Clamp
+    from .model.files import load_library
+    from .model.regimen import Dose, Regimen, parse_dose
+    from .sbml.convert import from_sbml, to_sbml
+    from .validation.targets import load_targets, validate

@@ -68,7 +68,7 @@ MAX_EXPR_DEPTH = 60
 # ---- sweeps (checked before any member's sample is drawn)
 MAX_MEMBERS = 1_000_000_000
 """Members of one sweep (with `out`). Nothing in memory grows with it: each chunk draws its own rows of
-the sample from the design's definition (simulator/_design.py) and streams its results to a Parquet
+the sample from the design's definition (simulator/analysis/design.py) and streams its results to a Parquet
 file, and above MAX_MEMBERS_IN_MEMORY the table is returned as a dataset on disk, not read back. Disk
 bounds it: about 100 to 250 bytes a member in Parquet, some 100 to 250 GB at the limit. It is also
 below the 2**30 points of the Sobol' sequence (30 bits)."""

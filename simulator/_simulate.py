@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._codegen import Compiled, compile_model
-from ._compose import Clamp, FlatModel, Interventions, compose
 from ._errors import PlasticityError, RegimenError, SimulationError, UnknownNameError
 from ._io import write_table
 from ._limits import MAX_FACTOR, MAX_OUTPUT_ROWS, MAX_OVERRIDE, MAX_SPAN_H, MIN_DURATION_H, MIN_RATE
-from ._modelfiles import Library, load_library
-from ._regimen import Dose, Regimen, check_time
-from ._solve import AnswerCheckError, Tolerances, check_answer, check_times, floor, integrate, param_vector, prepare, refined
+from .engine.codegen import Compiled, compile_model
+from .engine.scipy_path import AnswerCheckError, Tolerances, check_answer, check_times, floor, integrate, param_vector, prepare, refined
+from .model.compose import Clamp, FlatModel, Interventions, compose
+from .model.files import Library, load_library
+from .model.regimen import Dose, Regimen, check_time
 
 DEFAULT_STEP_H = 0.1
 DEGENERATE_FRACTION = 1e-3
@@ -255,7 +255,7 @@ def simulate(
     if getattr(model, "sbml_events", None) is not None:
         if Regimen.coerce(regimen).doses or _interventions(genotype, cut, scale, clamp, condition) != Interventions(str(genotype)):
             raise PlasticityError("model: an imported model carries its own events; give no regimen, genotype or interventions with model=")
-        from ._sbml_result import simulate_imported
+        from .sbml.result import simulate_imported
 
         return simulate_imported(model, hours=hours, params=params, times=times, tolerances=tolerances, species_as=species_as)
     if species_as is not None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import sympy as sp
 
-from ._compose import FlatModel
+from .model.compose import FlatModel
 
 
 def _expr(e: sp.Expr) -> str:

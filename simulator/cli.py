@@ -46,8 +46,8 @@ def _parse_scale(items: list[str]) -> dict[str, float]:
 
 
 def _parse_clamp(items: list[str]) -> list:
-    from ._compose import Clamp
-    from ._regimen import parse_time
+    from .model.compose import Clamp
+    from .model.regimen import parse_time
 
     out = []
     for item in items:
@@ -110,8 +110,8 @@ def _vs_regimen(text: str) -> list[str]:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from ._regimen import Regimen
     from ._simulate import simulate
+    from .model.regimen import Regimen
 
     doses = list(args.dose or [])
     if args.regimen:
@@ -136,7 +136,7 @@ def _simulate(args: argparse.Namespace) -> int:
         print("\n".join(_summary_lines(result, at)))
     result = next(iter(results.values()))
     if len(results) > 1:
-        from ._compare import Comparison
+        from .analysis.compare import Comparison
 
         cmp = Comparison(results)
         if args.out:
@@ -167,7 +167,7 @@ def _parse_param(item: str) -> tuple[str, float]:
 
 
 def _compounds(args: argparse.Namespace) -> int:
-    from ._modelfiles import load_library
+    from .model.files import load_library
 
     lib = load_library()
     if not args.name:
@@ -201,7 +201,7 @@ def _compounds(args: argparse.Namespace) -> int:
 
 def _model_options(args: argparse.Namespace) -> tuple[list, dict]:
     """Regimen and setup() keywords from the shared model options of export and show-model."""
-    from ._regimen import Regimen
+    from .model.regimen import Regimen
 
     doses = list(args.dose or [])
     if args.regimen:
@@ -224,7 +224,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ._sbml import to_sbml
+    from .sbml.convert import to_sbml
 
     if args.format != "sbml":
         raise PlasticityError(f"--format: unknown export format {args.format!r}; expected 'sbml'")
@@ -245,7 +245,7 @@ def _show_model(args: argparse.Namespace) -> int:
 def _sweep_cmd(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ._sweep import parse_vary, sweep
+    from .analysis.sweep import parse_vary, sweep
 
     doses, opts = _model_options(args)
     if "," in opts["condition"]:  # a list of conditions is a sweep axis
@@ -268,7 +268,7 @@ def _sweep_cmd(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ._validation import pass_rates, validate
+    from .validation.targets import pass_rates, validate
 
     details: dict = {}
     df = validate(args.ids, _details=details)
@@ -282,7 +282,7 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"{n.get('pass', 0)} pass, {n.get('miss', 0)} miss ({len(r_miss)} R), {n.get('not run', 0)} not run, {n.get('out of scope', 0)} out of scope")
     print("; ".join(f"{name} set: {p}/{t} pass ({100 * p / t:.0f}%)" for name, (p, t) in pass_rates(df).items() if t))
     if args.report:
-        from ._report import write_report
+        from .validation.report import write_report
 
         for path in write_report(df, details["runner"], args.report):
             print(f"wrote {path}")
@@ -297,7 +297,7 @@ def _floats(text: str, field: str) -> list[float]:
 
 
 def _dose_response_cmd(args: argparse.Namespace) -> int:
-    from ._doseresponse import dose_response
+    from .analysis.doseresponse import dose_response
 
     dr = dose_response(args.template or args.compound, _floats(args.doses, "--doses"), species=args.species, readout=args.readout,
                        params=dict(_parse_param(p) for p in args.param or []))
@@ -310,7 +310,7 @@ def _dose_response_cmd(args: argparse.Namespace) -> int:
 
 
 def _sensitivity_cmd(args: argparse.Namespace) -> int:
-    from ._sensitivity import sensitivity
+    from .analysis.sensitivity import sensitivity
 
     times = _floats(args.times, "--times")
     kw = dict(species=args.species, readout=args.readout, times=times, overrides=dict(_parse_param(p) for p in args.param or []))
@@ -331,7 +331,7 @@ def _sensitivity_cmd(args: argparse.Namespace) -> int:
 
 
 def _fit_cmd(args: argparse.Namespace) -> int:
-    from ._fit import fit
+    from .analysis.fit import fit
 
     f = fit(args.data, args.fit_param, regimen=args.dose or [], species=args.species)
     print(f.table.to_string(index=False))
@@ -496,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     fitp.add_argument("--species", default="mouse", help="mouse | rat | human | culture (default mouse)")
     fitp.add_argument("--plot", metavar="FILE.png", help="write the data-and-fit figure")
     fitp.set_defaults(func=_fit_cmd)
-    from ._classroom._cli import add_commands  # `app` and `lesson`; Bokeh loads only when one of them runs
+    from .classroom._cli import add_commands  # `app` and `lesson`; Bokeh loads only when one of them runs
 
     add_commands(sub)
     parser.commands = dict(sub.choices)

@@ -13,6 +13,6 @@
 
 from __future__ import annotations
 
-from ._teaching import EDGES, NODES, controls, edge_signal, pathway_snapshots, reveal, widgets_available
+from .classroom.snapshots import EDGES, NODES, controls, edge_signal, pathway_snapshots, reveal, widgets_available
 
 __all__ = ["EDGES", "NODES", "controls", "edge_signal", "pathway_snapshots", "reveal", "widgets_available"]

@@ -74,8 +74,8 @@ def run_case(case: Path) -> tuple[str, str, str]:
     import simulator
     from simulator import PlasticityError
     from simulator._errors import SBMLUnsupportedError
-    from simulator._sbml_run import model_time_outputs
-    from simulator._solve import Tolerances
+    from simulator.engine.scipy_path import Tolerances
+    from simulator.sbml.run import model_time_outputs
 
     st = settings(case)
     variables = _names(st["variables"])

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import simulator
-from simulator._analysis import ReadoutSpec, timecourse_metrics
-from simulator._doseresponse import analyse_dose_response
+from simulator.analysis.doseresponse import analyse_dose_response
+from simulator.analysis.evaluate import ReadoutSpec, timecourse_metrics
 
 
 # ---------------------------------------------------------------- metrics
@@ -187,7 +187,7 @@ def test_jacobian_is_finite_and_matches_the_rhs_where_a_state_overshoots_below_z
 
 
 def test_jacobian_factor_is_the_derivative_of_pos_power_and_zero_left_of_zero():
-    from simulator._codegen import dpow, pos
+    from simulator.engine.codegen import dpow, pos
 
     x = np.array([-1.0, 0.0, 0.25, 4.0])
     with np.errstate(all="raise"):
@@ -197,7 +197,7 @@ def test_jacobian_factor_is_the_derivative_of_pos_power_and_zero_left_of_zero():
 
 
 def test_range_scan_moves_one_parameter_at_a_time_across_its_declared_range():
-    from simulator._sensitivity import range_scan
+    from simulator.analysis.sensitivity import range_scan
 
     names = ["w_bdnf_feedback", "k_synaptic_protein"]
     scan = range_scan(["ketamine 10 mg/kg ip"], params=names, times=[24], points=5)
@@ -315,7 +315,7 @@ def test_cli_sensitivity_local(tmp_path, capsys):
 
 # ---------------------------------------------------------------- teaching
 def test_reveal_sets_predictions_beside_the_model_answers():
-    from simulator._teaching import reveal
+    from simulator.classroom.snapshots import reveal
 
     t = reveal(
         {"hours": 3.0, "shape": "Inverted U", "ranking": ["a", "b"], "arrows": {"x"}, "kept most": None},

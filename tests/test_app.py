@@ -281,8 +281,8 @@ def test_lesson_page_works_offline_with_no_request(browser, tmp_path):
 
 
 def test_lesson_grid_puts_conditions_at_the_typical_dose_by_default():
-    from simulator._classroom._catalogue import load_catalogue
-    from simulator._classroom._lesson import _grid
+    from simulator.classroom._catalogue import load_catalogue
+    from simulator.classroom._lesson import _grid
 
     cat = load_catalogue()
     small = _grid(cat, ["ketamine", "psilocybin"], [0.3, 1, 3], ["mouse"], None, None, None)

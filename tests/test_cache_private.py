@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from simulator import PlasticityError, _native
+from simulator import PlasticityError
+from simulator.engine import native as _native
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="POSIX owners and modes"),

@@ -7,8 +7,8 @@ import pytest
 from scipy.integrate import trapezoid
 
 import simulator
-from simulator._modelfiles import load_library
 from simulator.cli import main
+from simulator.model.files import load_library
 
 LIB = load_library()
 FLOOR = 1e-9

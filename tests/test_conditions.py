@@ -14,8 +14,8 @@ import pytest
 
 import simulator
 from simulator import ModelFileError, PlasticityError, UnknownNameError, load_library
-from simulator._validation import load_targets
 from simulator.cli import main
+from simulator.validation.targets import load_targets
 
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 STRESS = "chronic_stress"

@@ -75,7 +75,7 @@ def test_a_model_file_never_runs_code(models, tmp_path, monkeypatch, capsys, i):
 def test_the_parser_builds_what_the_text_says():
     import sympy as sp
 
-    from simulator._compose import parse_expr
+    from simulator.model.compose import parse_expr
 
     known = {"a", "b", "x"}
     assert parse_expr("a * (b - x) ** 2 / 4", known, "f", "k") == sp.Symbol("a") * (sp.Symbol("b") - sp.Symbol("x")) ** 2 / 4
@@ -106,7 +106,7 @@ def test_the_parser_builds_what_the_text_says():
     ],
 )
 def test_bad_expressions_are_model_file_errors(expression, words):
-    from simulator._compose import parse_expr
+    from simulator.model.compose import parse_expr
 
     with pytest.raises(ModelFileError, match="f: k:") as info:
         parse_expr(expression, {"x", "a", "b"}, "f", "k")
@@ -115,7 +115,7 @@ def test_bad_expressions_are_model_file_errors(expression, words):
 
 @pytest.mark.parametrize("value", [None, 3, ["x"], {"a": 1}])
 def test_an_expression_that_is_not_a_string_is_refused(value):
-    from simulator._compose import parse_expr
+    from simulator.model.compose import parse_expr
 
     with pytest.raises(PlasticityError, match="expected an expression as a string"):
         parse_expr(value, {"x"}, "f", "k")
@@ -123,6 +123,6 @@ def test_an_expression_that_is_not_a_string_is_refused(value):
 
 def test_no_eval_or_sympify_of_model_text():
     """The guard against regressions: the composer never hands text to sympy's parser."""
-    source = (Path(simulator.__file__).parent / "_compose.py").read_text()
+    source = (Path(simulator.__file__).parent / "compose.py").read_text()
     for call in ("sympify(", "sp.parse_expr(", "sympy.parsing", "eval(", "exec("):
         assert call not in source, call

@@ -14,9 +14,9 @@ import pytest
 
 import simulator
 from simulator import ModelFileError, PlasticityError, UnknownNameError, load_library
-from simulator._modelfiles import models_dir
 from simulator._simulate import setup
 from simulator.cli import main
+from simulator.model.files import models_dir
 
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 

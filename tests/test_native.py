@@ -11,10 +11,10 @@ import pytest
 from conftest import close_rel
 
 import simulator
-from simulator import _native
-from simulator._batch import engine, observe_batch, run_batch
 from simulator._simulate import setup, time_grid
-from simulator._solve import Tolerances
+from simulator.engine import native as _native
+from simulator.engine.batch import engine, observe_batch, run_batch
+from simulator.engine.scipy_path import Tolerances
 
 pytest.importorskip("numba")
 
@@ -134,7 +134,7 @@ def test_compiled_power_helpers_match_the_numpy_ones():
     """ppow's whole- and half-exponent shortcuts and dpow's flat left side agree with _codegen's pos/dpow."""
     from numba import njit
 
-    from simulator._codegen import dpow, pos
+    from simulator.engine.codegen import dpow, pos
 
     ns = {"njit": lambda cache: njit, "np": np}  # the helpers' text as compiled into each kernel, without a disk cache
     exec(_native.HELPERS, ns)

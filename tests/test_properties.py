@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import simulator
 from simulator import Dose, PlasticityError, SimulationError, Tolerances, load_library, parse_dose
-from simulator._regimen import DOSE_UNITS, ROUTE_SPELLINGS, TIME_UNITS
+from simulator.model.regimen import DOSE_UNITS, ROUTE_SPELLINGS, TIME_UNITS
 
 FLOOR = 1000 * Tolerances().atol
 LIB = load_library()
@@ -248,7 +248,7 @@ def test_ketamine_random_doses_in_mouse(count_case, log_dose, route):
 
 def test_solver_failure_names_time_state_and_a_suggestion(monkeypatch):
     """When the integrator fails, the SimulationError says when, in which state, and what to try."""
-    import simulator._solve as solve
+    import simulator.engine.scipy_path as solve
 
     real = solve.solve_ivp
 

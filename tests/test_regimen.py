@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simulator import Dose, Regimen, RegimenError, UnknownNameError, parse_dose
-from simulator._regimen import parse_time
+from simulator.model.regimen import parse_time
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import pytest
 import simulator
 from simulator import PlasticityError, Tolerances
 from simulator._errors import SBMLError, SBMLLimitError, SBMLUnsupportedError
-from simulator._sbml import READOUT_PREFIX, sbml_errors
 from simulator.cli import main
+from simulator.sbml.convert import READOUT_PREFIX, sbml_errors
 
 libsbml = pytest.importorskip("libsbml")
 roadrunner = pytest.importorskip("roadrunner")
@@ -291,7 +291,7 @@ def test_infinite_and_nan_constants_compile():
     tc = simulator.simulate(model=model, hours=1.0, times=[0, 1]).timecourse
     assert tc["x"].iloc[-1] == pytest.approx(np.exp(-1), rel=1e-6)
     assert np.isnan(tc["q"]).all()  # nothing depends on q: reported as what it is
-    from simulator._codegen import compile_model
+    from simulator.engine.codegen import compile_model
 
     assert compile_model(model).rhs(0.0, np.array([1.0]), model_param_vector(model))[0] == pytest.approx(-1.0)
 
@@ -424,7 +424,7 @@ def test_imported_metrics_compare_with_the_models_own_run_without_events(events_
 
 
 def test_imported_sweep_runs_on_the_batched_engine_and_agrees_with_simulate(events_model):
-    from simulator._batch import engine
+    from simulator.engine.batch import engine
 
     df = simulator.sweep(model=events_model, vary={"kout": [0.25, 0.5, 1.0]}, hours=10.0)
     assert list(df["status"]) == ["ok"] * 3 and engine() in ("native", "scipy")

@@ -14,9 +14,9 @@ import pytest
 
 import simulator
 from simulator import SimulationError
-from simulator._batch import OK, check_readouts, observe_batch, run_batch
 from simulator._simulate import setup, time_grid
-from simulator._solve import AnswerCheckError, Tolerances, check_answer, floor
+from simulator.engine.batch import OK, check_readouts, observe_batch, run_batch
+from simulator.engine.scipy_path import AnswerCheckError, Tolerances, check_answer, floor
 
 KET = "ketamine 10 mg/kg ip"
 FLOOR = floor(Tolerances())
@@ -170,7 +170,7 @@ def test_spine_gain_against_a_vehicle_without_spines_is_a_simulation_error():
 
 
 def test_kernel_flags_a_state_below_the_floor(ket_setup):
-    from simulator import _native
+    from simulator.engine import native as _native
 
     if not _native.available():
         pytest.skip("needs numba")
@@ -185,7 +185,7 @@ def test_kernel_flags_a_state_below_the_floor(ket_setup):
 
 def test_evaluate_fails_a_member_whose_vehicle_has_no_spines(ket_setup, monkeypatch):
     """dose_response, sensitivities and fits (evaluate) compute no % change against a drug-free state without spines."""
-    from simulator import _analysis
+    from simulator.analysis import evaluate as _analysis
 
     real = _analysis.observe_batch
 

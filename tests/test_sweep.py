@@ -15,10 +15,10 @@ import pytest
 from conftest import close_rel
 
 import simulator
-from simulator._batch import observe_batch, run_batch
-from simulator._metrics import standard_metrics
 from simulator._simulate import time_grid
-from simulator._sweep import LOCK, _vehicle_columns, sample, sweep
+from simulator.analysis.metrics import standard_metrics
+from simulator.analysis.sweep import LOCK, _vehicle_columns, sample, sweep
+from simulator.engine.batch import observe_batch, run_batch
 
 KET = "ketamine 10 mg/kg ip"
 POT = "ketamine_nmda_potency"

@@ -72,10 +72,10 @@ def test_cli_seed_and_n_are_one_line_errors(capsys, tmp_path):
 def test_a_sample_too_large_for_memory_is_refused_before_it_is_drawn(tmp_path, monkeypatch):
     """In memory (sample(), a sweep's table returned as a DataFrame) at most MAX_SAMPLE_VALUES values; a sweep
     with `out` draws each chunk's rows alone, so there it bounds nothing (tests/test_sweep_stream.py)."""
-    from simulator import _sweep
     from simulator._limits import MAX_SAMPLE_VALUES
     from simulator._simulate import setup
-    from simulator._sweep import sample
+    from simulator.analysis import sweep as _sweep
+    from simulator.analysis.sweep import sample
 
     s = setup([KET])
     names = [n for n, p in s.library.pathway.parameters.items() if p.range is not None and n in s.flat.params][:20]

@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 
 import simulator
-from simulator._design import BLOCK, _sobol_engine, linspace_at, make_design, permute
-from simulator._sweep import sample
+from simulator.analysis.design import BLOCK, _sobol_engine, linspace_at, make_design, permute
+from simulator.analysis.sweep import sample
 
 KET = "ketamine 10 mg/kg ip"
 DESIGNS = {
@@ -117,7 +117,7 @@ START = textwrap.dedent(
     from pathlib import Path
 
     import simulator
-    from simulator import _sweep
+    from simulator.analysis import sweep as _sweep
 
     def status():
         out = {}
@@ -208,7 +208,7 @@ def _kw(**extra) -> dict:
 def test_above_the_in_memory_limit_the_table_stays_on_disk(tmp_path, monkeypatch, capsys):
     import pyarrow.dataset as ds
 
-    from simulator import _sweep
+    from simulator.analysis import sweep as _sweep
     from simulator.cli import main
 
     ref = simulator.sweep(KET, **_kw())

@@ -12,7 +12,7 @@ import pytest
 
 import simulator
 from simulator import ModelFileError
-from simulator import _validation as V
+from simulator.validation import targets as V
 
 T = np.linspace(0.0, 10.0, 2001)
 
@@ -171,7 +171,7 @@ def test_validate_runs_one_real_item_and_reports(tmp_path):
     assert set(df["id"]) == {"16a", "16b", "16c"}
     assert df["status"].isin(["pass", "miss"]).all() and df["simulated"].notna().all()
     assert len(details["runner"].cache) == 1  # the three rows share one vehicle run
-    from simulator._report import write_report
+    from simulator.validation.report import write_report
 
     md, png = write_report(df, details["runner"], tmp_path)
     assert "16a" in md.read_text() and png.stat().st_size > 1000

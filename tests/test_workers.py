@@ -104,7 +104,7 @@ def test_sigterm_cleans_up_as_sigint_does(tmp_path):
 
 
 def test_more_workers_than_cores_is_capped_with_a_warning():
-    from simulator._sweep import _cores, _executor
+    from simulator.analysis.sweep import _cores, _executor
 
     with pytest.warns(UserWarning, match=f"using {_cores()}"):
         ex = _executor(None, _cores() + 14, 100)
@@ -112,7 +112,7 @@ def test_more_workers_than_cores_is_capped_with_a_warning():
 
 
 def test_cli_says_so_in_one_line_when_it_caps_the_workers(tmp_path):
-    from simulator._sweep import _cores
+    from simulator.analysis.sweep import _cores
 
     argv = ["sweep", "--dose", "ketamine 10 mg/kg ip", "--vary", "dose:0=1:2", "--design", "lhs", "--n", "4", "--chunk-size", "2",
             "--hours", "6", "--workers", str(_cores() + 14)]

@@ -1,0 +1,1 @@
+"""How a run is integrated: code generation, the compiled numba kernel, batches, and the SciPy reference path."""

@@ -1,0 +1,1 @@
+"""What a run means: the model files, the regimen grammar, interventions (clamp, scale, cut), composition and units."""

@@ -1,0 +1,1 @@
+"""SBML in and out: export of the composed model, and the importer."""

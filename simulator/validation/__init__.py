@@ -1,0 +1,1 @@
+"""The published targets, their observation models, and the validation report."""
