@@ -37,7 +37,7 @@ _LAZY = {
     "Regimen": "model.regimen",
     "parse_dose": "model.regimen",
     "from_sbml": "sbml.convert",
-    "to_sbml": "sbml.convert",
+    "to_sbml": "sbml.export",
     "Sensitivity": "analysis.sensitivity",
     "global_sensitivity": "analysis.sensitivity",
     "local_sensitivity": "analysis.sensitivity",
@@ -145,5 +145,6 @@ if TYPE_CHECKING:  # for type checkers and the API reference: the same names, im
     from .model.compose import Clamp
     from .model.files import load_library
     from .model.regimen import Dose, Regimen, parse_dose
-    from .sbml.convert import from_sbml, to_sbml
+    from .sbml.convert import from_sbml
+    from .sbml.export import to_sbml
     from .validation.targets import load_targets, validate

@@ -224,7 +224,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .sbml.convert import to_sbml
+    from .sbml.export import to_sbml
 
     if args.format != "sbml":
         raise PlasticityError(f"--format: unknown export format {args.format!r}; expected 'sbml'")

@@ -9,7 +9,7 @@ import simulator
 from simulator import PlasticityError, Tolerances
 from simulator._errors import SBMLError, SBMLLimitError, SBMLUnsupportedError
 from simulator.cli import main
-from simulator.sbml.convert import READOUT_PREFIX, sbml_errors
+from simulator.sbml.export import READOUT_PREFIX, sbml_errors
 
 libsbml = pytest.importorskip("libsbml")
 roadrunner = pytest.importorskip("roadrunner")
