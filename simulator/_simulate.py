@@ -284,6 +284,17 @@ def simulate(
                                   "check parameter values far from their defaults") from None
 
 
+def numerical_zero(values: np.ndarray, atol: float) -> np.ndarray:
+    """`values` with every entry of magnitude at most `atol` reported as 0.
+
+    The solver controls each value only to within its absolute tolerance, so a drug that has left shows round-off
+    such as -4.6e-28 nM; such a value is zero to the solver's accuracy. A value further below 0 is not touched here:
+    the engine's own check (`check_answer`) refuses the run."""
+    out = np.array(values, dtype=float)
+    out[np.abs(out) <= atol] = 0.0
+    return out
+
+
 @dataclass
 class Result:
     """A simulation: `timecourse` (DataFrame), `states`, `provenance`, `plot()`, `save()`."""
@@ -301,8 +312,12 @@ class Result:
             check_answer(names, np.array([np.broadcast_to(o, t.shape) for o in obs], dtype=float), t, tol, what="readout")
         cols = {"time_h": t}
         cols.update({name: np.broadcast_to(obs[i], t.shape).copy() for i, (name, _, _) in enumerate(s.flat.readouts)})
+        states = {n: y[i] for i, n in enumerate(s.flat.states)}
+        if check:  # an imported model's values may be signed: only the built-in model's round-off is zero
+            cols = {n: v if n == "time_h" else numerical_zero(v, tol.atol) for n, v in cols.items()}
+            states = {n: numerical_zero(v, tol.atol) for n, v in states.items()}
         tc = pd.DataFrame(cols)
-        states = pd.DataFrame({"time_h": t, **{n: y[i] for i, n in enumerate(s.flat.states)}})
+        states = pd.DataFrame({"time_h": t, **states})
         prov = {
             "package": "plasticity",
             "version": version(),

@@ -141,3 +141,18 @@ def test_a_negative_drug_free_steady_state_is_refused():
     """spine_turnover of 10/day (range 0.2-1%/day) makes new spines alone exceed the baseline: stable spines < 0."""
     with pytest.raises(simulator.SimulationError, match=r"drug-free steady state is negative \(spine_stable = -[0-9.]+\)"):
         simulator.simulate(["ketamine 10 mg/kg ip"], hours=2, params={"spine_turnover": 10 / 24})
+
+
+def test_round_off_below_atol_is_reported_as_zero(tmp_path):
+    """A drug that has left leaves solver round-off (-4.6e-28 nM before): reported as 0, in the frame and the CSV."""
+    from simulator._simulate import numerical_zero
+
+    atol = simulator.Tolerances().atol
+    assert list(numerical_zero(np.array([-0.5 * atol, 0.5 * atol, -2 * atol, 3.0]), atol)) == [0.0, 0.0, -2 * atol, 3.0]
+    r = simulator.simulate(["ketamine 10 mg/kg ip", "psilocybin 1 mg/kg ip at 30 h"], species="mouse", hours=72)
+    for frame in (r.timecourse, r.states):
+        assert frame.drop(columns="time_h").to_numpy().min() >= -atol
+    assert (r.timecourse["ketamine_brain_nM"].iloc[-1], r.timecourse["ketamine_brain_nM"].iloc[0]) == (0.0, 0.0)
+    r.save(tmp_path / "run.csv")
+    df = pd.read_csv(tmp_path / "run.csv", comment="#")
+    assert (df.select_dtypes("number") >= 0).all().all()
