@@ -30,6 +30,7 @@ _LAZY = {
     "metrics": "analysis.evaluate",
     "read_table": "_io",
     "load_library": "model.files",
+    "parameters": "model.parameters",
     "style": "_plot",
     "shade_window": "_plot",
     "save_figure": "_plot",
@@ -79,6 +80,7 @@ __all__ = [  # a literal, for linters and the API reference; tests/test_docs.py 
     "loop_attribution",
     "metrics",
     "ModelFileError",
+    "parameters",
     "parse_dose",
     "PlasticityError",
     "range_scan",
@@ -144,6 +146,7 @@ if TYPE_CHECKING:  # for type checkers and the API reference: the same names, im
     from .engine.scipy_path import Tolerances
     from .model.compose import Clamp
     from .model.files import load_library
+    from .model.parameters import parameters
     from .model.regimen import Dose, Regimen, parse_dose
     from .sbml.convert import from_sbml
     from .sbml.export import to_sbml

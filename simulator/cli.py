@@ -242,6 +242,20 @@ def _show_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parameters_cmd(args: argparse.Namespace) -> int:
+    from ._io import atomic_write
+    from .model.parameters import parameters, table_text
+
+    compounds = [c.strip() for c in (args.compound or []) for c in c.split(",") if c.strip()]
+    table = parameters(args.species, compounds, condition=args.condition, genotype=args.genotype)
+    if args.csv:
+        atomic_write(args.csv, lambda tmp: table.to_csv(tmp, index=False))
+        print(f"  wrote {args.csv} ({len(table)} parameters)")
+    else:
+        print(table_text(table))
+    return 0
+
+
 def _sweep_cmd(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -449,6 +463,14 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show-model", help="print a readable, Antimony-like view of the model for a regimen")
     _add_model_options(show)
     show.set_defaults(func=_show_model)
+    par = sub.add_parser("parameters", help="list every parameter of the model: value, unit, range, kind, source, file")
+    par.add_argument("--compound", action="append", metavar="NAME", help="a compound whose parameters to include (its PK for every route, "
+                     "metabolites, potencies); repeat or comma-separate for several (none = the drug-free pathway)")
+    par.add_argument("--species", default="mouse", help="mouse | rat | human | culture (default mouse)")
+    par.add_argument("--condition", default="none", help=CONDITION_HELP)
+    par.add_argument("--genotype", default="wild_type", help="wild_type | val/met | met/met | trkb_knockdown")
+    par.add_argument("--csv", metavar="FILE.csv", help="write the whole table (untruncated sources) to a CSV file instead of printing it")
+    par.set_defaults(func=_parameters_cmd)
     swp = sub.add_parser("sweep", help="run a regimen over many parameter sets (grid, lhs, sobol, population); resumable")
     _add_model_options(swp)
     swp.add_argument("--vary", action="append", metavar="NAME=LOW:HIGH", help="a parameter, dose:<i> or time:<i>; LOW:HIGH or v1,v2,...")
