@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import tempfile
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._errors import PlasticityError
+from ._limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_OUTPUT_ROWS, MAX_TABLE_BYTES
 
 if TYPE_CHECKING:  # pandas loads on first use: `plasticity --help` imports this module
     import pandas as pd
@@ -40,6 +42,64 @@ def check_output_path(path: str | Path, field: str = "output") -> Path:
         hint = "give the path it points to" if stat.S_ISLNK(st.st_mode) else "choose a regular file path"
         raise PlasticityError(f"{field}: '{path}' is {kind}, not a regular file; writes replace the target whole, so {hint}")
     return path
+
+
+def read_regular(path: str | Path, field: str, max_bytes: int, *, follow: bool = False) -> bytes:
+    """The bytes of a file we did not write ourselves, read only if it is a regular file of at most `max_bytes`.
+
+    Opened without following a final symlink (unless `follow`: a path the caller named) and without
+    blocking (a FIFO or a device would otherwise hang or stream forever), then checked with fstat on the
+    open descriptor, so it cannot be swapped in between."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise PlasticityError(f"{field}: '{path}' is a symbolic link; only regular files are read, give the file itself") from None
+        raise PlasticityError(f"{field}: cannot read '{path}' ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+            raise PlasticityError(f"{field}: '{path}' is {kind}; only regular files are read")
+        if st.st_size > max_bytes:
+            raise PlasticityError(f"{field}: '{path}' is {st.st_size:,} bytes, over the limit of {max_bytes:,}")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:  # grew while we read
+        raise PlasticityError(f"{field}: '{path}' is over the limit of {max_bytes:,} bytes")
+    return data
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def nesting_depth(text: str, strings: re.Pattern = _JSON_STRING) -> int:
+    """Deepest nesting of brackets and braces outside string literals: one linear pass, no recursion."""
+    depth = deepest = 0
+    for m in _JSON_BRACKET.finditer(strings.sub('""', text)):
+        depth += 1 if m[0] in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def load_json(path: str | Path, field: str, max_bytes: int = MAX_JSON_BYTES):
+    """A JSON file someone may have sent: a regular file, at most MAX_JSON_BYTES, nested at most MAX_JSON_DEPTH."""
+    data = read_regular(path, field, max_bytes)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PlasticityError(f"{field}: '{path}' is not UTF-8 text; expected a JSON file") from None
+    depth = nesting_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise PlasticityError(f"{field}: '{path}' nests {depth} levels deep, over the limit of {MAX_JSON_DEPTH} (MAX_JSON_DEPTH)")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise PlasticityError(f"{field}: '{path}' is not valid JSON ({exc})") from None
 
 
 def _umask() -> int:
@@ -185,29 +245,64 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
     import hashlib
     import warnings
 
-    import pandas as pd
-
     path = Path(path)
     if not path.is_file():
         raise PlasticityError(f"input: no file '{path}'")
     if path.suffix.lower() == ".csv":
-        data = path.read_bytes()
+        data = read_regular(path, "input", MAX_TABLE_BYTES, follow=True)  # the path the caller named; its sidecar is not followed
         first = data.split(b"\n", 1)[0].decode(errors="replace")
         if first.startswith(_PREFIX):  # written by an earlier version
-            return pd.read_csv(path, skiprows=1), json.loads(first[len(_PREFIX):])
+            return _rows_within(_read_csv(data, path, skip=1), path), _provenance_text(first[len(_PREFIX):], path)
         prov: dict = {}
         side = sidecar_path(path)
-        if side.is_file():
-            try:
-                record = json.loads(side.read_text())
-                prov = record["provenance"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise PlasticityError(f"input: '{side}' is not a provenance file ({exc}); delete it or restore it") from None
+        if os.path.lexists(side):
+            record = load_json(side, "input")
+            if not isinstance(record, dict) or not isinstance(record.get("provenance"), dict):
+                raise PlasticityError(f"input: '{side}' is not a provenance file (expected an object with 'provenance'); delete it or restore it")
+            prov = record["provenance"]
             if record.get("sha256") != hashlib.sha256(data).hexdigest():
                 warnings.warn(f"'{path}' changed after it was written: its provenance ('{side.name}') may not describe it", stacklevel=2)
-        return pd.read_csv(path), prov
+        return _rows_within(_read_csv(data, path), path), prov
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
-    meta = (table.schema.metadata or {}).get(b"plasticity")
-    return table.to_pandas(), (json.loads(meta) if meta else {})
+    try:
+        meta = (pq.read_schema(path).metadata or {}).get(b"plasticity")
+        rows = pq.ParquetFile(path).metadata.num_rows
+    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+        raise PlasticityError(f"input: '{path}' is not a readable Parquet file ({type(exc).__name__})") from None
+    _check_rows(rows, path)
+    return pq.read_table(path).to_pandas(), (_provenance_text(meta.decode("utf-8", "replace"), path) if meta else {})
+
+
+def _read_csv(data: bytes, path: Path, skip: int = 0) -> pd.DataFrame:
+    import io
+
+    import pandas as pd
+
+    try:
+        return pd.read_csv(io.BytesIO(data), skiprows=skip, nrows=MAX_OUTPUT_ROWS + 1)
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError and EmptyDataError are ValueErrors
+        raise PlasticityError(f"input: '{path}' is not a readable CSV table ({str(exc).splitlines()[0][:200]})") from None
+
+
+def _check_rows(rows: int, path: Path) -> None:
+    if rows > MAX_OUTPUT_ROWS:
+        raise PlasticityError(f"input: '{path}' has more than {MAX_OUTPUT_ROWS:,} rows (MAX_OUTPUT_ROWS); split it or read it with pandas")
+
+
+def _rows_within(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    _check_rows(len(df), path)
+    return df
+
+
+def _provenance_text(text: str, path: Path) -> dict:
+    """Provenance stored inline (Parquet metadata, an old CSV's first line), under the same depth cap as a sidecar."""
+    if nesting_depth(text) > MAX_JSON_DEPTH:
+        raise PlasticityError(f"input: the provenance of '{path}' nests deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)")
+    try:
+        prov = json.loads(text)
+    except ValueError:
+        raise PlasticityError(f"input: the provenance of '{path}' is not valid JSON") from None
+    if not isinstance(prov, dict):
+        raise PlasticityError(f"input: the provenance of '{path}' is not a JSON object")
+    return prov

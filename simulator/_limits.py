@@ -86,3 +86,17 @@ MAX_SAMPLE_VALUES = 125_000_000
 and the varied columns of a table returned as a DataFrame (a sweep without `out` above it is refused;
 one with `out` returns its dataset on disk). A sweep's chunks draw only their own rows, so it does not
 bound a sweep with `out`."""
+
+# ---- files received from others (sweep folders, sidecars, model and question files)
+MAX_JSON_BYTES = 64 * 1024**2
+"""Size of a JSON file the project reads back (a sweep's manifest, a table's provenance sidecar): a
+manifest of a grid with a million listed values is about 20 MB."""
+
+MAX_JSON_DEPTH = 32
+"""Nesting of arrays and objects in such a JSON file (ours need 4); far below Python's recursion limit."""
+
+MAX_MODEL_FILE_BYTES = 4 * 1024**2
+"""Size of one model, compound, species, question or catalogue TOML file (the largest in models/ is under 100 kB)."""
+
+MAX_TABLE_BYTES = 2 * 1024**3
+"""Size of a CSV table read back (`read_table`, `fit --data`): MAX_OUTPUT_ROWS rows of the widest table we write."""

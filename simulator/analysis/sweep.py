@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import PlasticityError, UnknownNameError
-from .._io import atomic_write
+from .._io import atomic_write, load_json, read_regular
 from .._limits import MAX_MEMBERS_IN_MEMORY, MAX_OUTPUT_ROWS, MAX_SAMPLE_VALUES, MAX_TRAJECTORY_BYTES
 from .._simulate import DEGENERATE_FRACTION, check_dose_window, setup, time_grid, version
 from ..engine.batch import OK, check_readouts, observe_batch, run_batch
@@ -41,6 +41,7 @@ from ..engine.scipy_path import Tolerances
 from ..model.compose import Clamp, compose
 from ..model.files import load_library
 from ..model.regimen import Regimen
+from ._fingerprint import Unfingerprintable, fingerprint
 from .design import DESIGNS, check_in_memory, check_seed, count, make_design
 from .metrics import METRICS, standard_metrics
 
@@ -49,6 +50,7 @@ VEHICLE_DRIFT = 1e-3
 MANIFEST = "_manifest.json"
 LOCK = "_lock"
 _CHUNK_KEY = b"plasticity-sweep-key"
+_CHUNK_HASH = b"plasticity-sweep-sha256"
 _CHUNK_NAME = re.compile(r"chunk-([0-9]+)\.parquet")
 
 
@@ -316,12 +318,12 @@ class _Output:
                 if not (pid.isdigit() and _alive(int(pid))):
                     tmp.unlink(missing_ok=True)
             mpath = self.dir / MANIFEST
-            if mpath.exists():
+            if os.path.lexists(mpath):
                 try:
-                    old = json.loads(mpath.read_text())
-                except (ValueError, UnicodeDecodeError):
+                    old = load_json(mpath, "out")  # a regular file, size- and depth-capped: the folder may have been sent to us
+                except PlasticityError as exc:
                     raise PlasticityError(
-                        f"out: '{mpath}' is not a valid sweep manifest; delete the folder or choose another path"
+                        f"out: '{mpath}' is not a valid sweep manifest ({exc}); delete the folder or choose another path"
                     ) from None
                 if not isinstance(old, dict) or old.get("sweep") != manifest["sweep"]:
                     raise PlasticityError(
@@ -343,7 +345,7 @@ class _Output:
         # the lock appears with its pid already in it (a hard link of a written file is atomic), so a second
         # sweep never reads an empty lock and takes it for a dead one's
         mine = self.dir / f"{LOCK}.{os.getpid()}.tmp"
-        mine.write_text(str(os.getpid()))
+        _write_new(mine, str(os.getpid()).encode())
         try:
             self._take(lock, mine)
         finally:
@@ -352,11 +354,16 @@ class _Output:
     def _take(self, lock: Path, mine: Path) -> None:
         for _ in range(2):
             try:
-                os.link(mine, lock)
+                os.link(mine, lock, follow_symlinks=False)
             except FileExistsError:
                 try:
-                    pid = int(lock.read_text().strip() or 0)
-                except (OSError, ValueError):
+                    text = read_regular(lock, "out", 64)
+                except PlasticityError:  # a link, a FIFO, a device: not a lock any sweep wrote
+                    raise PlasticityError(f"out: '{lock}' is not a lock file a sweep wrote (not a small regular file); "
+                                          "delete it or choose another path") from None
+                try:
+                    pid = int(text.strip() or 0)
+                except ValueError:
                     pid = 0
                 if pid and _alive(pid):
                     raise PlasticityError(
@@ -373,15 +380,16 @@ class _Output:
     def chunk_path(self, i: int) -> Path:
         return self.dir / f"chunk-{i:0{self.width}d}.parquet"
 
-    def finished(self, n_chunks: int) -> np.ndarray:
-        """The chunks (sorted indices) that are readable and were written under this sweep's key; the rest are
-        recomputed (one warning names how many were unreadable or from another sweep or model). Chunk files that
+    def finished(self, n_chunks: int, expected: Callable[[int], tuple[int, np.ndarray]], keys: list[str]) -> np.ndarray:
+        """The chunks (sorted indices) that are readable, were written under this sweep's key and hold what the
+        manifest says (`_checked`); the rest are recomputed (one warning names how many were unreadable, forged
+        or from another sweep or model). Chunk files that
         are not this sweep's (an index beyond it, another sweep's names: its manifest was deleted) are removed,
         so that the folder read as a dataset holds this sweep alone. One pass over the folder, not one look-up
         per chunk; 8 bytes a finished chunk."""
         import pyarrow.parquet as pq
 
-        ok, broken, foreign, stray = array("q"), [], [], []
+        ok, broken, foreign, stray, forged = array("q"), [], [], [], []
         with os.scandir(self.dir) as entries:
             for entry in entries:
                 m = _CHUNK_NAME.fullmatch(entry.name)
@@ -392,21 +400,30 @@ class _Output:
                     stray.append(entry.name)
                     Path(entry.path).unlink(missing_ok=True)
                     continue
+                if not entry.is_file(follow_symlinks=False):  # a link, a FIFO, a folder: never read, never written through
+                    _remove(Path(entry.path))
+                    broken.append(entry.name)
+                    continue
                 try:
                     meta = pq.read_schema(entry.path).metadata or {}
                 except Exception:  # truncated, empty or junk: pyarrow raises several types
                     broken.append(entry.name)
                     continue
-                if meta.get(_CHUNK_KEY, b"").decode(errors="replace") == self.key:
+                if meta.get(_CHUNK_KEY, b"").decode(errors="replace") != self.key:
+                    foreign.append(entry.name)
+                elif _checked(entry.path, meta, *expected(i), keys):
                     ok.append(i)
                 else:
-                    foreign.append(entry.name)
+                    forged.append(entry.name)
         if broken:
             warnings.warn(f"sweep: {len(broken)} chunk file(s) in '{self.dir}' are unreadable (e.g. '{min(broken)}'); recomputing them",
                           stacklevel=3)
         if foreign:
             warnings.warn(f"sweep: {len(foreign)} chunk file(s) in '{self.dir}' were written by another sweep or model "
                           f"(e.g. '{min(foreign)}'); recomputing them", stacklevel=3)
+        if forged:
+            warnings.warn(f"sweep: {len(forged)} chunk file(s) in '{self.dir}' do not hold what this sweep wrote (rows, members, "
+                          f"sample or content hash differ; e.g. '{min(forged)}'); recomputing them", stacklevel=3)
         if stray:
             warnings.warn(f"sweep: {len(stray)} chunk file(s) in '{self.dir}' were written by another sweep (e.g. '{min(stray)}', "
                           f"beyond this sweep's {n_chunks:,} chunks); removed them", stacklevel=3)
@@ -418,6 +435,7 @@ class _Output:
 
         table = pa.Table.from_pandas(df, preserve_index=False)
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), _CHUNK_KEY: self.key.encode(),
+                                               _CHUNK_HASH: _content_hash(df).encode(),
                                                b"plasticity": json.dumps(self.provenance, default=str).encode()})
         atomic_write(self.chunk_path(i), lambda tmp: pq.write_table(table, tmp), clean=False)  # parts cleared in __init__
 
@@ -430,6 +448,70 @@ class _Output:
         import pyarrow.dataset as ds
 
         return ds.dataset(str(self.dir), format="parquet")
+
+
+def _content_hash(df: pd.DataFrame) -> str:
+    """SHA-256 of a chunk's columns (names, types, values): recorded when it is written, checked before a resume uses it."""
+    digest = hashlib.sha256(json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()]).encode())
+    for _name, col in df.items():
+        values = col.to_numpy()
+        if values.dtype == object:
+            for v in values:
+                b = str(v).encode("utf-8", "surrogatepass")
+                digest.update(len(b).to_bytes(8, "little") + b)
+        else:
+            digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
+
+
+def _checked(path: str, meta: dict, first: int, sample: np.ndarray, keys: list[str]) -> bool:
+    """Whether a chunk file holds what this sweep would write there: its row count (read from the footer before
+    the rows), members first..first+n-1, the sample's values in the varied columns, and the content hash recorded
+    when it was written. A chunk emptied or edited after it was written fails, and is recomputed."""
+    import pyarrow.parquet as pq
+
+    try:
+        if pq.ParquetFile(path).metadata.num_rows != len(sample):
+            return False
+        df = pq.read_table(path).to_pandas()
+    except Exception:  # a footer that lies about its rows, junk pages: pyarrow raises several types
+        return False
+    if meta.get(_CHUNK_HASH, b"").decode(errors="replace") != _content_hash(df) or len(df) != len(sample):
+        return False
+    if "member" not in df or not np.array_equal(df["member"].to_numpy(), np.arange(first, first + len(sample))):
+        return False
+    return all(k in df and np.array_equal(df[k].to_numpy(dtype=float), sample[:, c], equal_nan=True) for c, k in enumerate(keys))
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass  # a folder under a chunk's name: left; writing the chunk then fails with a clear error
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create `path` afresh and write `data` (O_CREAT | O_EXCL | O_NOFOLLOW): a link planted under the name is
+    removed, never written through, so a received folder cannot point our write at a file outside it."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for attempt in range(2):
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileExistsError:
+            if attempt:
+                raise PlasticityError(f"out: cannot create '{path}': something keeps recreating it") from None
+            try:
+                path.unlink()  # removes the entry itself (a link, a FIFO, a stale file), never its target
+            except IsADirectoryError:
+                raise PlasticityError(f"out: '{path}' is a folder; delete it or choose another path") from None
+            except OSError as exc:
+                raise PlasticityError(f"out: cannot remove '{path}' ({exc.strerror}); delete it or choose another path") from None
+            continue
+        except OSError as exc:
+            raise PlasticityError(f"out: cannot create '{path}' ({exc.strerror}); choose a writable path") from None
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return
 
 
 def _alive(pid: int) -> bool:
@@ -705,7 +787,7 @@ def sweep(
     # everything that defines a member's result: model files, engine code, settings (tolerances are in the
     # spec), the design's definition (design, seed, size, ranges, base values, generator version: so another
     # seed or design never matches) and the metrics
-    settings = json.dumps([repr(replace(spec, model_hash="")), keys, des.key(), [getattr(f, "__name__", str(f)) for f in fns], start,
+    settings = json.dumps([repr(replace(spec, model_hash="")), keys, des.key(), [_metric_id(f, out is not None) for f in fns], start,
                            chunk_size])
     same_sweep = hashlib.sha256(settings.encode()).hexdigest()[:16]
     key = hashlib.sha256(json.dumps([settings, s.library.hash, engine_id()]).encode()).hexdigest()[:16]
@@ -722,7 +804,11 @@ def sweep(
     try:
         results: dict[int, pd.DataFrame] = {}
         trajs: dict[int, tuple] = {}
-        finished = output.finished(n_chunks) if output is not None else np.zeros(0, dtype=np.int64)
+        def expected(i: int) -> tuple[int, np.ndarray]:  # what chunk i holds: its first member and its rows of the sample
+            a = i * chunk_size
+            return a, des.rows(a, min(a + chunk_size, n_members))
+
+        finished = output.finished(n_chunks, expected, keys) if output is not None else np.zeros(0, dtype=np.int64)
         short = chunk_size * n_chunks - n_members  # members the last chunk lacks
         done_members = len(finished) * chunk_size - (short if len(finished) and finished[-1] == n_chunks - 1 else 0)
         todo = _unfinished(n_chunks, finished)
@@ -922,6 +1008,24 @@ def _metric_functions(metrics) -> list[Callable]:
     if names:
         fns.insert(0, _Subset(tuple(names)))
     return fns
+
+
+def _metric_id(fn: Callable, resumable: bool) -> str:
+    """What identifies a metric in the resume key: its name for ours; for a user's callable, a fingerprint of its
+    code, constants, defaults, closure and the globals it names (`_fingerprint`), plus `fn.metric_version` if set.
+    A callable we cannot fingerprint is refused in a resumable sweep unless it names its version."""
+    if fn is standard_metrics or isinstance(fn, _Subset):
+        return fn.__name__
+    name = getattr(fn, "__qualname__", type(fn).__qualname__)
+    named = getattr(fn, "metric_version", None)
+    try:
+        return f"{name}:{fingerprint(fn)}" + ("" if named is None else f":{named}")
+    except Unfingerprintable as exc:
+        if named is not None or not resumable:
+            return f"{name}:version={named}"
+        raise PlasticityError(f"metrics: cannot tell whether the custom metric '{name}' changed between runs (it depends on "
+                              f"{exc}), so its rows in 'out' could not be resumed safely; set {name}.metric_version = '1' "
+                              "and change it whenever the function changes") from None
 
 
 @dataclass(frozen=True)
