@@ -39,6 +39,16 @@ class FitResult:
     level: float
     setup: Setup = field(repr=False)
 
+    def __repr__(self) -> str:
+        from .._views import fit_repr
+
+        return fit_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .._views import fit_html
+
+        return fit_html(self)
+
     @property
     def table(self) -> pd.DataFrame:
         """One row per fitted parameter: its value and the low and high ends of its confidence interval."""
