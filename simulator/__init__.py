@@ -29,6 +29,7 @@ _LAZY = {
     "fit": "analysis.fit",
     "metrics": "analysis.evaluate",
     "read_table": "_io",
+    "load_result": "_load",
     "load_library": "model.files",
     "parameters": "model.parameters",
     "style": "_plot",
@@ -75,6 +76,7 @@ __all__ = [  # a literal, for linters and the API reference; tests/test_docs.py 
     "from_sbml",
     "global_sensitivity",
     "load_library",
+    "load_result",
     "load_targets",
     "local_sensitivity",
     "loop_attribution",
@@ -131,6 +133,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and the API reference: the same names, imported eagerly
     from . import teaching
     from ._io import read_table
+    from ._load import load_result
     from ._plot import save_figure, shade_window, style
     from ._simulate import Result, simulate, version
     from ._textview import show_model

@@ -13,16 +13,48 @@ WINDOW_H = (24.0, 72.0)
 DRUG_FLOOR_FRACTION = 1e-4  # the drug panel's log axis shows four decades below the highest peak
 DRUG_FLOOR_NM = 1e-3  # ... but never below 1 pM
 
-# (title, [(column, label)], y label)
+# (title, [(column, label)]); each panel's y label is its first column's unit (Result.units)
 PANELS = [
-    ("Drug in brain", None, "free brain conc. (nM)"),
-    ("Glutamate", [("glutamate", "glutamate")], "fold baseline"),
-    ("AMPA activation", [("ampa", "AMPA activation"), ("ampa_surface", "surface AMPA")], "fold baseline"),
-    ("BDNF and TrkB", [("bdnf", "BDNF (extracellular)"), ("trkb", "active TrkB")], "fold baseline"),
-    ("mTORC1", [("mtorc1", "mTORC1")], "fold baseline"),
-    ("Synaptic protein", [("synaptic_protein", "GluA1/PSD95/synapsin")], "fold baseline"),
-    ("Spine density", [("spine_density", "spine density")], "spines per µm"),
+    ("Drug in brain", None),
+    ("Glutamate", [("glutamate", "glutamate")]),
+    ("AMPA activation", [("ampa", "AMPA activation"), ("ampa_surface", "surface AMPA")]),
+    ("BDNF and TrkB", [("bdnf", "BDNF (extracellular)"), ("trkb", "active TrkB")]),
+    ("mTORC1", [("mtorc1", "mTORC1")]),
+    ("Synaptic protein", [("synaptic_protein", "GluA1/PSD95/synapsin")]),
+    ("Spine density", [("spine_density", "spine density")]),
 ]
+# a column's unit (Result.units) as an axis reads it
+UNIT_LABELS = {"fold": "fold baseline", "1/um": "spines per µm", "um": "µm", "1/d": "per day", "1": "fraction", "h": "h", "nM": "nM"}
+# runs overlaid in one axis: each its own line style, and each later run thinner and on top, so a run that
+# coincides with an earlier one shows as a thin line inside a thick one instead of hiding it
+RUN_STYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1))]
+RUN_WIDTHS = [2.6, 1.8, 1.3, 1.0, 0.8]
+DRUG_MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
+
+
+def unit_label(unit: str) -> str:
+    """How a column's unit reads on an axis: 'fold' -> 'fold baseline', '1/um' -> 'spines per µm'."""
+    return UNIT_LABELS.get(unit, unit) or "model units"
+
+
+def run_style(k: int) -> dict:
+    """Line style, width and drawing order of the k-th run of an overlay (see RUN_STYLES)."""
+    return {"ls": RUN_STYLES[k % len(RUN_STYLES)], "lw": RUN_WIDTHS[min(k, len(RUN_WIDTHS) - 1)], "zorder": 2 + k}
+
+
+def check_columns(columns, known, context: str) -> list[str]:
+    """`columns` as a list of known column names; an unknown one is an UnknownNameError with the closest name."""
+    from ._errors import PlasticityError, UnknownNameError
+
+    if isinstance(columns, str):
+        columns = [columns]
+    columns = list(columns)
+    if not columns:
+        raise PlasticityError(f"{context}: columns: expected at least one column name, e.g. ['mtorc1', 'spine_density']")
+    for c in columns:
+        if c not in known:
+            raise UnknownNameError("column", c, known, context=context)
+    return columns
 
 
 @contextmanager
@@ -117,7 +149,9 @@ def plot_result(result, *, vehicle: bool = True):
     window = is_window_run(end, doses)
     with style():
         fig, axes = plt.subplots(len(PANELS), 1, figsize=(8.2, 11.0), sharex=True, layout="constrained")
-        for ax, (title, series, ylabel) in zip(axes, PANELS):
+        units = result.units
+        for ax, (title, series) in zip(axes, PANELS):
+            ylabel = unit_label(units[series[0][0]]) if series else "free brain conc. (nM)"
             if window:
                 shade_window(ax, end)
             else:
@@ -146,6 +180,48 @@ def plot_result(result, *, vehicle: bool = True):
         axes[0].set_xlim(t[0], end)
         regimen = "; ".join(result.provenance["regimen"]) or "vehicle"
         fig.suptitle(f"{regimen} — {result.provenance['species']}", fontsize=10)
+    return fig
+
+
+def plot_columns(result, columns, *, vehicle: bool = True):
+    """The figure of `Result.plot(columns=...)`: one panel per column, labelled with its unit; concentrations
+    on a log axis; the vehicle run dashed where it differs from a constant."""
+    _use_agg()
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    tc = result.timecourse
+    columns = check_columns(columns, list(tc.columns[1:]), "Result.plot")
+    units = result.units
+    t = tc["time_h"].to_numpy()
+    end = float(t[-1])
+    doses = dose_times(result)
+    window = is_window_run(end, doses)
+    drug = [c for c in columns if units[c] == "nM"]
+    regimen = "; ".join(result.provenance["regimen"])
+    veh = result.vehicle.timecourse if vehicle and regimen and len(drug) < len(columns) else None
+    with style():
+        fig, axes = plt.subplots(len(columns), 1, figsize=(7.5, 1.9 * len(columns) + 1.0), sharex=True, layout="constrained", squeeze=False)
+        for ax, col in zip(axes[:, 0], columns):
+            if window:
+                shade_window(ax, end)
+            else:
+                mark_doses(ax, doses)
+            y = tc[col].to_numpy()
+            if col in drug:
+                ax.plot(t, np.where(y > 0, y, np.nan))
+                drug_axis(ax, float(np.nanmax(y)) if len(y) else 0.0)
+            else:
+                ax.plot(t, y, label=regimen or "vehicle")
+                if veh is not None:
+                    ax.plot(t, veh[col], color="0.5", ls="--", lw=1.0, label="vehicle")
+                    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=7)
+            ax.set_title(col, loc="left", fontweight="bold")
+            ax.set_ylabel(f"{col} ({unit_label(units[col])})")
+        what = "; shaded: 24–72 h window" if window else ("; dotted: doses" if doses else "")
+        axes[-1, 0].set_xlabel("time after dosing (h)" + what)
+        axes[0, 0].set_xlim(t[0], end)
+        fig.suptitle(f"{regimen or 'vehicle'} — {result.provenance['species']}", fontsize=10)
     return fig
 
 

@@ -331,12 +331,23 @@ class Result:
             "scale": dict(s.interventions.scale),
             "clamp": [vars(c) for c in s.interventions.clamp],
             "hours": hours,
+            "units": {"time_h": "h", **{name: unit for name, _, unit in s.flat.readouts}},
             "parameters": {n: float(v) for n, v in zip(s.flat.params, s.p) if n not in s.flat.inputs},
             "tolerances": vars(tol),
             "python": platform.python_version(),
             "numpy": np.__version__,
         }
         return cls(tc, states, prov, s)
+
+    @property
+    def units(self) -> dict[str, str]:
+        """The unit of every `timecourse` column: time_h in h, signalling readouts 'fold' (over the drug-free
+        baseline), spine densities 1/um, rates 1/d, concentrations nM, occupancies and fractions '1'
+        (docs/units.md lists each). Saved with the table (CSV sidecar, Parquet metadata) under provenance['units']."""
+        units = self.provenance.get("units")
+        if units is None:  # an imported model's result: the units its SBML file declares ('' where none)
+            units = {"time_h": "h", **{name: unit for name, _, unit in self.setup.flat.readouts}}
+        return {c: units.get(c, "") for c in self.timecourse.columns}
 
     # ---------------------------------------------------------------- comparisons
     @cached_property
@@ -424,11 +435,15 @@ class Result:
         return out
 
     # ---------------------------------------------------------------- output
-    def plot(self, path: str | Path | None = None, *, vehicle: bool = True):
-        """The loop over time, one panel per stage; saved to `path` if given."""
-        from ._plot import plot_result
+    def plot(self, path: str | Path | None = None, *, columns: Iterable[str] | None = None, vehicle: bool = True):
+        """The loop over time, one panel per stage, or one panel per column of `columns` (each labelled with its
+        unit; an unknown name is an UnknownNameError naming the closest); the vehicle run dashed; saved to `path` if given.
 
-        fig = plot_result(self, vehicle=vehicle)
+        >>> result.plot(columns=["mtorc1", "spine_density"])
+        """
+        from ._plot import plot_columns, plot_result
+
+        fig = plot_result(self, vehicle=vehicle) if columns is None else plot_columns(self, columns, vehicle=vehicle)
         if path is not None:
             from ._plot import save_figure
 
@@ -436,5 +451,15 @@ class Result:
         return fig
 
     def save(self, path: str | Path) -> Path:
-        """Write the time course as .csv or .parquet with its provenance (atomic)."""
+        """Write the time course as .csv or .parquet with its provenance (atomic); `simulator.load_result` reads it back."""
         return write_table(self.timecourse, path, self.provenance)
+
+    def __repr__(self) -> str:
+        from ._views import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from ._views import result_html
+
+        return result_html(self)

@@ -86,3 +86,110 @@ def test_cli_parameters_prints_aligned_and_writes_csv(tmp_path, capsys):
     assert len(table) == len(simulator.parameters(species="rat", compounds=["ketamine"]))
     assert main(["parameters", "--compound", "ketamin"]) == 2
     assert "Did you mean 'ketamine'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------ units and reloading
+@pytest.fixture(scope="module")
+def ketamine():
+    return simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=72, genotype="val/met", params={"k_glutamate": 6.0})
+
+
+def test_every_timecourse_column_has_a_unit(ketamine):
+    units = ketamine.units
+    assert list(units) == list(ketamine.timecourse.columns)
+    assert all(units.values()), [c for c, u in units.items() if not u]
+    assert units["time_h"] == "h" and units["ketamine_brain_nM"] == "nM" and units["spine_density"] == "1/um"
+    assert units["mtorc1"] == "fold" and units["spine_formation_rate"] == "1/d" and units["occupancy_nmda_int"] == "1"
+    lib = simulator.load_library()
+    assert all(units[name] == r.unit for name, r in lib.pathway.readouts.items())  # as the pathway file declares them
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_load_result_round_trips_summary_units_and_plot(ketamine, tmp_path, suffix):
+    import json
+
+    path = ketamine.save(tmp_path / f"run.{suffix}")
+    if suffix == "csv":  # the sidecar carries the units
+        side = json.loads((tmp_path / "run.csv.provenance.json").read_text())
+        assert side["provenance"]["units"] == ketamine.units
+    else:
+        import pyarrow.parquet as pq
+
+        meta = json.loads(pq.read_schema(path).metadata[b"plasticity"])
+        assert meta["units"] == ketamine.units
+    again = simulator.load_result(path)
+    assert isinstance(again, simulator.Result)
+    assert again.summary() == ketamine.summary()
+    assert again.units == ketamine.units and again.provenance == json.loads(json.dumps(ketamine.provenance, default=str))
+    assert again.timecourse.equals(ketamine.timecourse)
+    fig = again.plot(columns=["mtorc1", "spine_density"])
+    assert [ax.get_ylabel() for ax in fig.axes] == ["mtorc1 (fold baseline)", "spine_density (spines per µm)"]
+
+
+def test_load_result_refuses_files_that_are_not_saved_runs(tmp_path, ketamine):
+    import pandas as pd
+
+    plain = tmp_path / "plain.csv"
+    pd.DataFrame({"time_h": [0.0, 1.0], "x": [1.0, 2.0]}).to_csv(plain, index=False)
+    with pytest.raises(simulator.PlasticityError, match="no run provenance"):
+        simulator.load_result(plain)
+    with pytest.raises(simulator.PlasticityError, match="not a file Result.save writes"):
+        simulator.load_result(ketamine.plot(tmp_path / "fig.png") and tmp_path / "fig.png")
+    junk = tmp_path / "junk.parquet"
+    junk.write_text("not parquet")
+    with pytest.raises(simulator.PlasticityError, match="junk.parquet"):
+        simulator.load_result(junk)
+    with pytest.raises(simulator.PlasticityError, match="no file"):
+        simulator.load_result(tmp_path / "missing.csv")
+    edited = ketamine.save(tmp_path / "edited.csv")
+    pd.read_csv(edited).drop(columns=["mtorc1"]).to_csv(edited, index=False)
+    with pytest.raises(simulator.PlasticityError, match="differ in: mtorc1"), pytest.warns(UserWarning, match="changed after"):
+        simulator.load_result(edited)
+
+
+# ------------------------------------------------------------------------------------------ selections and views
+def _lines(ax):
+    return [line for line in ax.get_lines() if len(line.get_xdata()) > 2]  # curves, not dose marks or window edges
+
+
+def test_result_plot_draws_just_the_columns_asked_for(ketamine):
+    fig = ketamine.plot(columns=["mtorc1", "spine_density", "ketamine_brain_nM"])
+    assert [ax.get_title(loc="left") for ax in fig.axes[:3]] == ["mtorc1", "spine_density", "ketamine_brain_nM"]
+    assert len(fig.axes) == 3
+    run, vehicle = _lines(fig.axes[0])
+    assert list(run.get_ydata()) == list(ketamine.timecourse["mtorc1"])
+    assert fig.axes[2].get_yscale() == "log" and len(_lines(fig.axes[2])) == 1  # a concentration: log axis, no vehicle
+    with pytest.raises(simulator.UnknownNameError, match="Did you mean 'mtorc1'"):
+        ketamine.plot(columns=["mtorc"])
+    default = ketamine.plot()
+    assert "fold baseline" in default.axes[1].get_ylabel() and "spines per µm" == default.axes[-1].get_ylabel()
+
+
+def test_comparison_plot_selects_columns_and_keeps_every_run_visible(ketamine):
+    same = simulator.compare({"first": ketamine, "again": ketamine})  # identical runs: the second must not hide the first
+    fig = same.plot(columns=["mtorc1", "spine_gain"])
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["Drug in brain", "mTORC1", "Spine gain"]
+    a, b = _lines(fig.axes[1])
+    assert a.get_linestyle() != b.get_linestyle() and b.get_linewidth() < a.get_linewidth() and b.get_zorder() > a.get_zorder()
+    drug = _lines(fig.axes[0])
+    assert len({line.get_linestyle() for line in drug}) == 2 and len({line.get_marker() for line in drug}) == 3  # runs x compounds
+    assert fig.axes[2].get_ylabel() == "% vs vehicle"
+    with pytest.raises(simulator.UnknownNameError, match="Did you mean 'spine_gain'"):
+        same.plot(columns=["spine_gian"])
+
+
+def test_notebook_views_are_short_and_say_what_was_run(ketamine):
+    text, page = repr(ketamine), ketamine._repr_html_()
+    assert len(text) < 400 and "ketamine 10 mg/kg ip" in text and "val/met" in text and "k_glutamate" not in text
+    assert len(page) < 3000 and "spine_gain_24h_pct" in page and "k_glutamate" not in page
+    cmp = simulator.compare({"ketamine": ketamine, "vehicle": ketamine.vehicle})
+    assert len(repr(cmp)) < 500 and len(cmp._repr_html_()) < 3000 and "vehicle" in repr(cmp)
+    from simulator.analysis.doseresponse import analyse_dose_response
+
+    dr = analyse_dose_response("ketamine {dose} mg/kg ip", "mouse", "spine_gain_24h_pct", [1, 3, 10, 30], [1.0, 5.0, 12.0, 3.0], e0=0.0)
+    assert "inverted U" in repr(dr) and "4 doses 1–30 mg/kg" in repr(dr) and "<table>" in dr._repr_html_()
+    from simulator.analysis.fit import FitResult
+
+    fr = FitResult({"k_mtorc1": 7.5}, {"k_mtorc1": (6.0, 9.0)}, None, ketamine.timecourse.head(3), None, 0.5, True, "ok", 0.95, None)
+    assert repr(fr) == "<FitResult converged, cost 0.5, 3 points: k_mtorc1 = 7.5 [6, 9]>"
+    assert "95% CI low" in fr._repr_html_()

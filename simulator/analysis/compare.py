@@ -15,15 +15,9 @@ if TYPE_CHECKING:
     from .._simulate import Result
 
 SPINE_GAIN = "spine_gain"
-LINE_STYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1))]
 DEFAULT_READOUTS = ("glutamate", "mtorc1", "synaptic_protein", SPINE_GAIN)
-_TITLES = {
-    "glutamate": ("Glutamate", "fold baseline"),
-    "mtorc1": ("mTORC1", "fold baseline"),
-    "synaptic_protein": ("Synaptic protein", "fold baseline"),
-    "spine_density": ("Spine density", "spines per µm"),
-    SPINE_GAIN: ("Spine gain", "% vs vehicle"),
-}
+_TITLES = {"glutamate": "Glutamate", "mtorc1": "mTORC1", "synaptic_protein": "Synaptic protein", "spine_density": "Spine density",
+           SPINE_GAIN: "Spine gain"}
 
 
 @dataclass
@@ -35,6 +29,16 @@ class Comparison:
     """
 
     runs: dict[str, Result]
+
+    def __repr__(self) -> str:
+        from .._views import comparison_repr
+
+        return comparison_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .._views import comparison_html
+
+        return comparison_html(self)
 
     @property
     def timecourse(self) -> pd.DataFrame:
@@ -50,23 +54,40 @@ class Comparison:
         rows = {name: r.summary(times) for name, r in self.runs.items()}
         return pd.DataFrame.from_dict(rows, orient="index")
 
-    def plot(self, path: str | Path | None = None, *, readouts: Sequence[str] = DEFAULT_READOUTS, drug: bool = True):
-        """Overlay the runs: the drug (if `drug`), then each readout ('spine_gain' is % vs each run's vehicle).
+    def plot(self, path: str | Path | None = None, *, columns: Sequence[str] = DEFAULT_READOUTS, drug: bool = True):
+        """Overlay the runs: the drug (if `drug`), then each of `columns` ('spine_gain' is % vs each run's vehicle),
+        each labelled with its unit; an unknown column is an UnknownNameError naming the closest.
 
-        Each run has one colour in every panel; doses are marked per run (or the 24-72 h window shaded
-        when every run is about it); the legend sits below the panels. Saved to `path` if given."""
+        Each run has one colour and one line style in every panel, and each later run is drawn thinner and on
+        top, so runs that coincide stay visible; in the drug panel a marker tells the compounds apart. Doses
+        are marked per run (or the 24-72 h window shaded when every run is about it); the legend sits below
+        the panels. Saved to `path` if given.
+
+        >>> cmp.plot(columns=["mtorc1", "spine_gain"])
+        """
         import matplotlib.pyplot as plt
         import numpy as np
 
-        from .._plot import _use_agg, compound_label, dose_times, drug_axis, is_window_run, mark_doses, save_figure, shade_window, style
+        from .._plot import (
+            DRUG_MARKERS,
+            _use_agg,
+            check_columns,
+            compound_label,
+            dose_times,
+            drug_axis,
+            is_window_run,
+            mark_doses,
+            run_style,
+            save_figure,
+            shade_window,
+            style,
+            unit_label,
+        )
 
         _use_agg()
-        for r in readouts:
-            if r != SPINE_GAIN and any(r not in run.timecourse for run in self.runs.values()):
-                from .._errors import UnknownNameError
-
-                first = next(iter(self.runs.values()))
-                raise UnknownNameError("readout", r, [*first.timecourse.columns[1:], SPINE_GAIN], context="compare().plot")
+        shared = [c for c in next(iter(self.runs.values())).timecourse.columns[1:] if all(c in r.timecourse for r in self.runs.values())]
+        readouts = check_columns(columns, [*shared, SPINE_GAIN], "Comparison.plot")
+        units = {SPINE_GAIN: "% vs vehicle", **next(iter(self.runs.values())).units}
         ends = [float(r.timecourse["time_h"].iloc[-1]) for r in self.runs.values()]
         starts = [float(r.timecourse["time_h"].iloc[0]) for r in self.runs.values()]
         window = all(is_window_run(e, dose_times(r)) for e, r in zip(ends, self.runs.values()))
@@ -76,40 +97,40 @@ class Comparison:
             fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, 1.9 * len(panels) + 1.0), sharex=True, layout="constrained", squeeze=False)
             axes = axes[:, 0]
             peak = 0.0
-            drug_styles: dict[str, object] = {}
+            drug_markers: dict[str, str] = {}
             for k, (name, run) in enumerate(self.runs.items()):
-                colour = colours[k % len(colours)]
+                colour, line = colours[k % len(colours)], run_style(k)
                 tc = run.timecourse
                 t = tc["time_h"].to_numpy()
                 for ax, panel in zip(axes, panels):
-                    if panel == "drug":  # colour: the run; line style: the compound (legend beside the panel)
+                    if panel == "drug":  # colour and line style: the run; marker: the compound (legend beside the panel)
                         for c in (c for c in tc.columns if c.endswith("_brain_nM")):
                             y = tc[c].to_numpy()
                             peak = max(peak, float(np.nanmax(y)))
-                            ls = drug_styles.setdefault(compound_label(run, c), LINE_STYLES[len(drug_styles) % len(LINE_STYLES)])
-                            ax.plot(t, np.where(y > 0, y, np.nan), color=colour, ls=ls, lw=1.2)
+                            marker = drug_markers.setdefault(compound_label(run, c), DRUG_MARKERS[len(drug_markers) % len(DRUG_MARKERS)])
+                            ax.plot(t, np.where(y > 0, y, np.nan), color=colour, marker=marker, ms=4, markevery=(0.02 * (k + 1), 0.1), **line)
                         continue
                     if panel == SPINE_GAIN:
                         veh = run.vehicle.timecourse["spine_density"].to_numpy()
                         y = 100.0 * (tc["spine_density"].to_numpy() - veh) / veh
                     else:
                         y = tc[panel].to_numpy()
-                    ax.plot(t, y, color=colour, label=name if panel == panels[-1] else None)
+                    ax.plot(t, y, color=colour, label=name if panel == panels[-1] else None, **line)
                     if not window:
                         mark_doses(ax, dose_times(run), color=colour)
             for ax, panel in zip(axes, panels):
                 if window:
                     shade_window(ax, max(ends))
-                title, unit = _TITLES.get(panel, (panel, ""))
+                title, unit = _TITLES.get(panel, panel), unit_label(units.get(panel, ""))
                 if panel == "drug":
                     title, unit = "Drug in brain", "free brain conc. (nM)"
                     if peak > 0:
                         floor = drug_axis(ax, peak)
                         unit = f"free brain conc.\n(nM, log; floor {floor:.2g})"
-                    if drug_styles:
+                    if drug_markers:
                         from matplotlib.lines import Line2D
 
-                        handles = [Line2D([], [], color="0.3", ls=ls, lw=1.2, label=label) for label, ls in drug_styles.items()]
+                        handles = [Line2D([], [], color="0.3", ls="", marker=m, ms=4, label=label) for label, m in drug_markers.items()]
                         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=7)
                 if panel == SPINE_GAIN:
                     ax.axhline(0.0, color="0.5", lw=0.8, ls="--")

@@ -42,6 +42,16 @@ class DoseResponse:
     refine_runs: int = 0
     fit_curve: tuple[np.ndarray, np.ndarray] = field(default=(np.empty(0), np.empty(0)), repr=False)
 
+    def __repr__(self) -> str:
+        from .._views import dose_response_repr
+
+        return dose_response_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .._views import dose_response_html
+
+        return dose_response_html(self)
+
     @property
     def table(self) -> pd.DataFrame:
         """One row per simulated dose: `dose` (in `dose_unit`) and the readout (named as `readout`)."""
