@@ -14,6 +14,7 @@ try:
     import tomllib
 except ImportError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -434,8 +435,12 @@ EXPECTED_UNITS = {
 
 
 def load_compound(path: Path, target_keys: set[str], species: set[str]) -> Compound:
-    file = f"compounds/{path.name}"
-    data = _load_toml(path)
+    return parse_compound(_load_toml(path), path.stem, f"compounds/{path.name}", target_keys, species)
+
+
+def parse_compound(data: dict, cid: str, file: str, target_keys: set[str], species: set[str]) -> Compound:
+    """One compound from the tables of a compounds/*.toml file, or the same dict built in Python (`add_compound`);
+    `file` names where it came from in every error."""
     name = _text(data, "name", file, "(top)").lower()
     targets = {}
     for tname, entry in _table(data, "targets", file, required=False).items():
@@ -496,7 +501,7 @@ def load_compound(path: Path, target_keys: set[str], species: set[str]) -> Compo
             mets.append(Metabolite(_text(m, "compound", file, mw).lower(), read_param(m.get("fraction"), file, f"{mw}.fraction", expect="dimensionless")))
         pk[sp] = SpeciesPK(sp, params, routes, tuple(mets))
     return Compound(
-        path.stem,
+        cid,
         name,
         _names(data, "aliases", file, ""),
         _text(data, "summary", file, "(top)", ""),
@@ -571,6 +576,27 @@ def _library_files(root: Path) -> list[Path]:
     return [root / "pathway.toml", root / "species.toml", root / "genotypes.toml", *extra, *sorted((root / "compounds").glob("*.toml"))]
 
 
+def index_compounds(compounds: Iterable[Compound]) -> tuple[dict[str, Compound], dict[str, str]]:
+    """Compounds by id, and every name, id and alias -> id; a name used by two compounds, or a metabolite
+    no compound answers to, is an error naming the file."""
+    by_id: dict[str, Compound] = {}
+    lookup: dict[str, str] = {}
+    for c in compounds:
+        for key in (c.name, c.id, *c.aliases):
+            if key in lookup and lookup[key] != c.id:
+                raise ModelFileError(c.file, "aliases", f"name {key!r} is already used by {by_id[lookup[key]].file}")
+            lookup[key] = c.id
+        by_id[c.id] = c
+    for c in by_id.values():
+        for pk in c.pk.values():
+            for m in pk.metabolites:
+                if m.compound not in lookup:
+                    raise UnknownNameError("compound", m.compound, lookup, context=f"{c.file}: pk.{pk.species}.metabolites")
+                if lookup[m.compound] == c.id:
+                    raise ModelFileError(c.file, f"pk.{pk.species}.metabolites", f"{c.name} is listed as its own metabolite")
+    return by_id, lookup
+
+
 @lru_cache(maxsize=8)
 def _load_library(root_s: str, stamp: tuple) -> Library:
     root = Path(root_s)
@@ -588,22 +614,6 @@ def _load_library(root_s: str, stamp: tuple) -> Library:
     genotypes = load_genotypes(files[2], pathway.parameters)
     conditions = load_conditions(root / CONDITIONS_FILE, pathway.parameters)
     target_keys = {t.source_key for t in pathway.targets.values()}
-    compounds: dict[str, Compound] = {}
-    lookup: dict[str, str] = {}
-    for f in files[3:]:
-        if f.name == CONDITIONS_FILE and f.parent == root:
-            continue
-        c = load_compound(f, target_keys, set(species))
-        for key in (c.name, c.id, *c.aliases):
-            if key in lookup and lookup[key] != c.id:
-                raise ModelFileError(c.file, "aliases", f"name {key!r} is already used by compounds/{lookup[key]}.toml")
-            lookup[key] = c.id
-        compounds[c.id] = c
-    for c in compounds.values():
-        for pk in c.pk.values():
-            for m in pk.metabolites:
-                if m.compound not in lookup:
-                    raise UnknownNameError("compound", m.compound, lookup, context=f"{c.file}: pk.{pk.species}.metabolites")
-                if lookup[m.compound] == c.id:
-                    raise ModelFileError(c.file, f"pk.{pk.species}.metabolites", f"{c.name} is listed as its own metabolite")
+    compounds, lookup = index_compounds(load_compound(f, target_keys, set(species)) for f in files[3:]
+                                        if not (f.name == CONDITIONS_FILE and f.parent == root))
     return Library(root, pathway, species, genotypes, compounds, digest.hexdigest()[:16], lookup, conditions)
