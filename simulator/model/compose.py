@@ -16,7 +16,10 @@ from functools import cached_property, lru_cache
 import sympy as sp
 
 from .._errors import ModelFileError, PlasticityError, RegimenError, UnknownNameError
-from .files import Library, Param, Species
+from .files import Library, Param, Pathway, Species
+from .parts import ModelParts
+from .pharmacokinetics import add_pharmacokinetics, compounds_present, route_state
+from .receptors import add_receptors
 from .regimen import DOSE_UNITS, Regimen
 
 FUNCTIONS = {
@@ -27,7 +30,6 @@ FUNCTIONS = {
     "nhill": lambda x, k, n: x**n * (1 + k**n) / (x**n + k**n),
 }
 CONDITION_SEVERITY = Param("condition_severity", 1.0, "1", "condition: 0 = none, 1 = as sourced in models/conditions.toml; each multiplier is raised to this power", (0.0, 2.0))
-BATH_EXCHANGE = Param("bath_exchange_rate", 60.0, "1/h", "assumed: medium exchange in culture takes about a minute", (10.0, 600.0))
 
 
 @dataclass(frozen=True)
@@ -228,10 +230,6 @@ def _toposort(assign: dict[str, sp.Expr], file: str) -> list[tuple[str, sp.Expr]
     return order
 
 
-def _route_of_state(compound: str, route: str) -> str:
-    return f"{compound}_icv" if route == "icv" else f"{compound}_depot_{route}"
-
-
 def compose(lib: Library, regimen: Regimen, species: Species, interventions: Interventions = Interventions()) -> FlatModel:
     """Build the flat model for one species, regimen and set of interventions.
 
@@ -256,217 +254,82 @@ class Carry:
 
 @lru_cache(maxsize=128)
 def _compose_cached(lib_hash: str, root: str, regimen: Regimen, species_name: str, interventions: Interventions, carry: Carry) -> FlatModel:
+    """The composition steps in order; each adds its part to one ModelParts."""
     lib, species = carry.objects  # named in the key by lib_hash, root and species_name
-    pw = lib.pathway
-    values: dict[str, float] = {}
-    meta: dict[str, Param] = {}
+    m = ModelParts()
+    _parameters(m, lib, species)
+    present, routes_used = compounds_present(lib, regimen, species)
+    add_pharmacokinetics(m, lib, species, present, routes_used)
+    add_receptors(m, lib, species, present)
+    _loop(m, lib.pathway)
+    _genotype_and_condition(m, lib, interventions)
+    cut_edges = _cut_edges(m, lib.pathway, interventions)
+    clamp_levels = _node_views(m, lib.pathway, interventions)
+    _dose_events(m, lib, regimen)
+    return _assemble(m, lib.pathway.file, present, cut_edges, clamp_levels)
 
-    def add_param(name: str, p: Param, value: float | None = None) -> sp.Symbol:
-        values[name] = p.value if value is None else value
-        meta[name] = p
-        return sp.Symbol(name)
 
-    for name, p in pw.parameters.items():
-        add_param(name, p)
-    bw = add_param("body_weight", species.body_weight)
-    add_param("baseline_spine_density", species.baseline_spine_density)
-    add_param("baseline_head_diameter", species.baseline_head_diameter)
+def _parameters(m: ModelParts, lib: Library, species: Species) -> None:
+    """The pathway's parameters and the species' numbers the loop reads."""
+    for name, p in lib.pathway.parameters.items():
+        m.param(name, p)
+    m.param("body_weight", species.body_weight)
+    m.param("baseline_spine_density", species.baseline_spine_density)
+    m.param("baseline_head_diameter", species.baseline_head_diameter)
 
-    states: dict[str, sp.Expr] = {}  # state -> ode (filled below)
-    initial: dict[str, sp.Expr] = {}
-    assign_src: dict[str, sp.Expr] = {}
-    descriptions: dict[str, str] = {}
-    units: dict[str, str] = {}
-    readouts: list[tuple[str, sp.Expr, str]] = []
-    inputs: list[str] = []
-    events: list[DoseEvent] = []
 
-    # ---- compounds and their metabolites
-    dosed = []
-    for d in regimen:
-        c = lib.compound(d.compound)
-        if c.id not in dosed:
-            dosed.append(c.id)
-    present = list(dosed)
-    i = 0
-    while i < len(present) and not species.bath:
-        pk = lib.compounds[present[i]].pk.get(species.name)
-        for m in pk.metabolites if pk else ():
-            mid = lib.compound(m.compound).id
-            if mid not in present:
-                present.append(mid)
-        i += 1
-    routes_used: dict[str, set[str]] = {c: set() for c in present}
-    for d in regimen:
-        c = lib.compound(d.compound)
-        if species.bath:
-            if d.route != "bath":
-                raise RegimenError(f"route: species '{species.name}' takes bath applications only (e.g. '{c.name} 10 nM bath for 15 min'), got '{d.route}' in '{d}'")
-            if not c.targets:
-                raise RegimenError(f"compound: {c.name} has no targets of its own, so a bath application does nothing; apply its active form instead")
-        else:
-            if d.route == "bath":
-                raise RegimenError(f"route: 'bath' is for species 'culture'; species '{species.name}' needs a route such as ip, iv or oral in '{d}'")
-            pk = c.pk.get(species.name)
-            if pk is None:
-                raise UnknownNameError("species", species.name, c.pk, context=f"PK of {c.name} (compounds/{c.id}.toml has PK for)")
-            if d.route not in pk.routes:
-                raise UnknownNameError("route", d.route, pk.routes, context=f"{c.name} in {species.name}")
-        routes_used[c.id].add(d.route)
-
-    log2 = sp.log(2)
-    for cid in present:
-        c = lib.compounds[cid]
-        brain = sp.Symbol(f"{cid}_brain")
-        if species.bath:
-            bath_in = f"{cid}_bath"
-            inputs.append(bath_in)
-            values[bath_in] = 0.0
-            kx = add_param("bath_exchange_rate", BATH_EXCHANGE)
-            states[brain.name] = kx * (sp.Symbol(bath_in) - brain)
-            initial[brain.name] = sp.Integer(0)
-            units[brain.name] = "nM"
-            add_param(f"{cid}_molar_mass", c.molar_mass)
-            readouts.append((f"{cid}_brain_nM", brain, "nM"))
-            continue
-        pk = c.pk.get(species.name)
-        if pk is None:
-            raise UnknownNameError("species", species.name, c.pk, context=f"PK of metabolite {c.name}")
-        P = {k: add_param(f"{cid}_{k}", v) for k, v in pk.params.items()}
-        add_param(f"{cid}_molar_mass", c.molar_mass)
-        brain_total: sp.Expr = sp.Integer(0)
-        if pk.systemic:
-            central = sp.Symbol(f"{cid}_central")
-            vol = P["volume"] * bw
-            cl = P["clearance"] * bw
-            conc = central / vol  # nmol/L = nM
-            flux = -cl * conc
-            if "peripheral_volume" in P:
-                periph = sp.Symbol(f"{cid}_peripheral")
-                q = P["intercompartmental_clearance"] * bw
-                flux += -q * conc + q * periph / (P["peripheral_volume"] * bw)
-                states[periph.name] = q * conc - q * periph / (P["peripheral_volume"] * bw)
-                initial[periph.name] = sp.Integer(0)
-                units[periph.name] = "nmol"
-            for route in sorted(routes_used[cid] - {"icv"}):
-                R = {k: add_param(f"{cid}_{route}_{k}", v) for k, v in pk.routes[route].items()}
-                if route == "iv":
-                    continue
-                depot = sp.Symbol(_route_of_state(cid, route))
-                ka = log2 / R["absorption_halflife"]
-                states[depot.name] = -ka * depot
-                initial[depot.name] = sp.Integer(0)
-                units[depot.name] = "nmol"
-                flux += R["bioavailability"] * ka * depot
-            if "iv" in routes_used[cid]:
-                inf = f"{cid}_infusion"
-                inputs.append(inf)
-                values[inf] = 0.0
-                flux += sp.Symbol(inf)
-            states[central.name] = flux  # metabolite formation is added below
-            initial[central.name] = sp.Integer(0)
-            units[central.name] = "nmol"
-            keq = log2 / P["brain_equilibration_halflife"]
-            states[brain.name] = keq * (P["brain_partition"] * P["fraction_unbound"] * conc - brain)
-            initial[brain.name] = sp.Integer(0)
-            units[brain.name] = "nM"
-            brain_total += brain
-            readouts.append((f"{cid}_plasma_nM", conc, "nM"))
-        if "icv" in routes_used[cid]:
-            R = {k: add_param(f"{cid}_icv_{k}", v) for k, v in pk.routes["icv"].items()}
-            icv = sp.Symbol(_route_of_state(cid, "icv"))
-            states[icv.name] = -log2 / R["brain_elimination_halflife"] * icv
-            initial[icv.name] = sp.Integer(0)
-            units[icv.name] = "nmol"
-            brain_total += icv / R["distribution_volume"]
-        assign_src[f"{cid}_brain_nM"] = brain_total
-        readouts.append((f"{cid}_brain_nM", sp.Symbol(f"{cid}_brain_nM"), "nM"))
-    if not species.bath:
-        for cid in present:
-            pk = lib.compounds[cid].pk[species.name]
-            for m in pk.metabolites:
-                mid = lib.compound(m.compound).id
-                if not lib.compounds[mid].pk[species.name].systemic or f"{cid}_central" not in states:
-                    raise ModelFileError(lib.compounds[cid].file, f"pk.{species.name}.metabolites", f"{mid} needs systemic PK in {species.name} to be formed from {cid}")
-                frac = add_param(f"{cid}_to_{mid}_fraction", m.fraction)
-                parent_flux = sp.Symbol(f"{cid}_clearance") * bw * sp.Symbol(f"{cid}_central") / (sp.Symbol(f"{cid}_volume") * bw)
-                states[f"{mid}_central"] += frac * parent_flux
-
-    # ---- target engagement
-    for t in pw.targets.values():
-        terms, eff_terms, hal_terms, concs = [], [], [], []
-        for cid in present:
-            ct = lib.compounds[cid].targets.get(t.source_key)
-            if ct is None:
-                continue
-            cbrain = sp.Symbol(f"{cid}_brain_nM") if not species.bath else sp.Symbol(f"{cid}_brain")
-            if t.kind == "concentration":
-                concs.append(cbrain)
-                continue
-            k = add_param(f"{cid}_{t.source_key}_potency", ct.potency)
-            if t.potency_scale:
-                k = k / sp.Symbol(t.potency_scale)
-            n = add_param(f"{cid}_{t.source_key}_hill", ct.hill)
-            term = (cbrain / k) ** n
-            terms.append(term)
-            if ct.efficacy is not None:
-                eff_terms.append(add_param(f"{cid}_{t.source_key}_efficacy", ct.efficacy) * term)
-            if ct.hallucinogenic_efficacy is not None:
-                hal_terms.append(add_param(f"{cid}_{t.source_key}_hallucinogenic_efficacy", ct.hallucinogenic_efficacy) * term)
-        total = sp.Add(*terms)
-        if t.kind == "concentration":
-            assign_src[f"conc_{t.name}"] = sp.Add(*concs)
-            continue
-        assign_src[f"occ_{t.name}"] = total / (1 + total)
-        if t.kind == "agonist":
-            assign_src[f"drive_{t.name}"] = sp.Add(*eff_terms) / (1 + total)
-            assign_src[f"halluc_{t.name}"] = sp.Add(*hal_terms) / (1 + total)
-        if terms:
-            readouts.append((f"occupancy_{t.name}", sp.Symbol(f"occ_{t.name}"), "1"))
-
-    # ---- pathway
+def _loop(m: ModelParts, pw: Pathway) -> None:
+    """The pathway's feedback edges, assignments, states and readouts, parsed against every name defined so far."""
     file = pw.file
     for e in pw.edges.values():
-        assign_src[e.name] = sp.Symbol(e.source)
+        m.assign[e.name] = sp.Symbol(e.source)
         for alias in e.aliases:  # a former name still reads as the edge (and follows it when the edge is cut)
-            assign_src[alias] = sp.Symbol(e.name)
-    known = set(pw.states) | set(pw.assignments) | set(values) | set(assign_src) | set(states)
+            m.assign[alias] = sp.Symbol(e.name)
+    known = set(pw.states) | set(pw.assignments) | set(m.values) | set(m.assign) | set(m.states)
     for name, a in pw.assignments.items():
-        assign_src[name] = parse_expr(a.expr, known, file, f"assignments.{name}")
-        descriptions[name] = a.description
-        units[name] = a.unit
+        m.assign[name] = parse_expr(a.expr, known, file, f"assignments.{name}")
+        m.descriptions[name] = a.description
+        m.units[name] = a.unit
     for name, s in pw.states.items():
-        states[name] = parse_expr(s.ode, known, file, f"states.{name}.ode")
-        initial[name] = parse_expr(s.initial, known, file, f"states.{name}.initial")
-        descriptions[name] = s.description
-        units[name] = s.unit
+        m.states[name] = parse_expr(s.ode, known, file, f"states.{name}.ode")
+        m.initial[name] = parse_expr(s.initial, known, file, f"states.{name}.initial")
+        m.descriptions[name] = s.description
+        m.units[name] = s.unit
     for name, r in pw.readouts.items():
-        readouts.insert(len(readouts), (name, parse_expr(r.expr, known, file, f"readouts.{name}"), r.unit))
+        m.readouts.append((name, parse_expr(r.expr, known, file, f"readouts.{name}"), r.unit))
 
-    # ---- interventions
+
+def _genotype_and_condition(m: ModelParts, lib: Library, interventions: Interventions) -> None:
+    """Genotype multipliers change values; a condition's multipliers become sweepable parameters."""
     geno = lib.genotype(interventions.genotype)
     for pname, mult in geno.multipliers.items():
-        values[pname] *= mult.value
+        m.values[pname] *= mult.value
     cond = lib.condition(interventions.condition)
     if cond.multipliers:
         # p -> p * condition_<p> ** condition_severity in every expression: severity 0 is no condition, 1 the sourced one,
         # and both stay parameters (sweepable); genotype multipliers above compose with them
-        sev = add_param("condition_severity", CONDITION_SEVERITY)
+        sev = m.param("condition_severity", CONDITION_SEVERITY)
         sub = {}
         for pname, mult in cond.multipliers.items():
-            m = add_param(f"condition_{pname}", Param(f"condition_{pname}", mult.value, "1", f"condition {cond.name}: {mult.source}", mult.range))
-            sub[sp.Symbol(pname)] = sp.Symbol(pname) * m**sev
-        states = {n: e.xreplace(sub) for n, e in states.items()}
-        initial = {n: e.xreplace(sub) for n, e in initial.items()}
-        assign_src = {n: e.xreplace(sub) for n, e in assign_src.items()}
-        readouts = [(r, e.xreplace(sub), u) for r, e, u in readouts]
+            c = m.param(f"condition_{pname}", Param(f"condition_{pname}", mult.value, "1", f"condition {cond.name}: {mult.source}", mult.range))
+            sub[sp.Symbol(pname)] = sp.Symbol(pname) * c**sev
+        m.substitute(sub)
+
+
+def _cut_edges(m: ModelParts, pw: Pathway, interventions: Interventions) -> dict[str, str]:
+    """A cut edge reads a parameter that the run sets to the upstream node's drug-free steady state."""
     cut_edges: dict[str, str] = {}
     for edge in dict.fromkeys(pw.edge_name(e) for e in interventions.cut):  # a former name (alias) cuts the same edge
         cname = f"cut_{edge}"
-        values[cname] = 1.0  # replaced by the upstream node's steady state before the run
-        meta[cname] = Param(cname, 1.0, "1", "intervention: upstream node's drug-free steady state")
-        assign_src[edge] = sp.Symbol(cname)
+        m.values[cname] = 1.0  # replaced by the upstream node's steady state before the run
+        m.meta[cname] = Param(cname, 1.0, "1", "intervention: upstream node's drug-free steady state")
+        m.assign[edge] = sp.Symbol(cname)
         cut_edges[cname] = pw.edges[edge].source
+    return cut_edges
+
+
+def _node_views(m: ModelParts, pw: Pathway, interventions: Interventions) -> dict[str, tuple[str, float]]:
+    """Scaled and clamped nodes: downstream expressions see `<node>_seen`; returns the clamp levels."""
     node_alias = {r: (pw.readouts[r].node or str(pw.readouts[r].expr)) for r in pw.readouts}
     views: dict[str, sp.Expr] = {}
     clamp_levels: dict[str, tuple[str, float]] = {}
@@ -482,8 +345,8 @@ def _compose_cached(lib_hash: str, root: str, regimen: Regimen, species_name: st
         if not (isinstance(factor, (int, float)) and math.isfinite(factor) and factor >= 0):
             raise PlasticityError(f"scale: factor for '{name}' must be a finite number >= 0 (0 = knock-out), got {factor!r}")
         sname = f"scale_{node}"
-        values[sname] = float(factor)
-        meta[sname] = Param(sname, float(factor), "1", "intervention: scale of the node")
+        m.values[sname] = float(factor)
+        m.meta[sname] = Param(sname, float(factor), "1", "intervention: scale of the node")
         views[node] = views.get(node, sp.Symbol(node)) * sp.Symbol(sname)
     for cl in interventions.clamp:
         node = node_of(cl.node, "clamp")
@@ -492,29 +355,27 @@ def _compose_cached(lib_hash: str, root: str, regimen: Regimen, species_name: st
         if not cl.start_h < cl.end_h:
             raise PlasticityError(f"clamp: start ({cl.start_h} h) must come before end ({cl.end_h} h) for '{cl.node}'")
         on, lev = f"clamp_on_{node}", f"clamp_level_{node}"
-        if on in values:
+        if on in m.values:
             raise PlasticityError(f"clamp: '{cl.node}' is clamped twice")
-        inputs.append(on)
-        values[on] = 0.0
-        values[lev] = cl.level
-        meta[lev] = Param(lev, cl.level, "1", "intervention: clamp level x drug-free steady state")
+        m.input(on)
+        m.values[lev] = cl.level
+        m.meta[lev] = Param(lev, cl.level, "1", "intervention: clamp level x drug-free steady state")
         clamp_levels[lev] = (node, cl.level)
         inner = views.get(node, sp.Symbol(node))
         views[node] = inner + sp.Symbol(on) * (sp.Symbol(lev) - inner)
-        events.append(DoseEvent(cl.start_h, on, "input", 1.0, (), (), f"clamp {cl.node} on"))
+        m.events.append(DoseEvent(cl.start_h, on, "input", 1.0, (), (), f"clamp {cl.node} on"))
         if math.isfinite(cl.end_h):
-            events.append(DoseEvent(cl.end_h, on, "input", -1.0, (), (), f"clamp {cl.node} off"))
-    if views:
-        # downstream expressions see the intervened node; a node's own equation keeps the raw value
-        for node, view in views.items():
-            vname = f"{node}_seen"
-            sub = {sp.Symbol(node): sp.Symbol(vname)}
-            states = {s: (e if s == node else e.xreplace(sub)) for s, e in states.items()}
-            assign_src = {a: (e if a == node else e.xreplace(sub)) for a, e in assign_src.items()}
-            readouts = [(r, e.xreplace(sub), u) for r, e, u in readouts]
-            assign_src[vname] = view
+            m.events.append(DoseEvent(cl.end_h, on, "input", -1.0, (), (), f"clamp {cl.node} off"))
+    # downstream expressions see the intervened node; a node's own equation keeps the raw value
+    for node, view in views.items():
+        vname = f"{node}_seen"
+        m.substitute({sp.Symbol(node): sp.Symbol(vname)}, initial=False, keep=node)
+        m.assign[vname] = view
+    return clamp_levels
 
-    # ---- dose events
+
+def _dose_events(m: ModelParts, lib: Library, regimen: Regimen) -> None:
+    """Each dose of the regimen as events: a bolus into a depot or compartment, an infusion rate, a bath level."""
     for d in regimen:
         c = lib.compound(d.compound)
         kind, factor = DOSE_UNITS[d.unit]
@@ -523,45 +384,46 @@ def _compose_cached(lib_hash: str, root: str, regimen: Regimen, species_name: st
         amount = d.amount * factor * (1e6 if kind.startswith("mass") else 1.0)  # mg -> ng, / (g/mol) = nmol
         for t0 in d.times_h:
             if d.route == "bath":
-                events.append(DoseEvent(t0, f"{c.id}_bath", "input", amount, (), (), str(d)))
+                m.events.append(DoseEvent(t0, f"{c.id}_bath", "input", amount, (), (), str(d)))
                 if d.over_h is not None:
-                    events.append(DoseEvent(t0 + d.over_h, f"{c.id}_bath", "input", -amount, (), (), f"washout {c.name}"))
+                    m.events.append(DoseEvent(t0 + d.over_h, f"{c.id}_bath", "input", -amount, (), (), f"washout {c.name}"))
             elif d.route == "iv" and d.over_h is not None:
                 dur = d.over_h
-                events.append(DoseEvent(t0, f"{c.id}_infusion", "input", amount / dur, scale, divide, str(d)))
-                events.append(DoseEvent(t0 + dur, f"{c.id}_infusion", "input", -amount / dur, scale, divide, f"end of {c.name} infusion"))
+                m.events.append(DoseEvent(t0, f"{c.id}_infusion", "input", amount / dur, scale, divide, str(d)))
+                m.events.append(DoseEvent(t0 + dur, f"{c.id}_infusion", "input", -amount / dur, scale, divide, f"end of {c.name} infusion"))
             else:
                 if d.over_h is not None:
                     raise RegimenError(f"over: only iv doses can be infused and only bath applications last 'for' a time; got '{d}'")
-                target = f"{c.id}_central" if d.route == "iv" else _route_of_state(c.id, d.route)
-                events.append(DoseEvent(t0, target, "state", amount, scale, divide, str(d)))
-    events.sort(key=lambda e: e.time_h)
+                target = f"{c.id}_central" if d.route == "iv" else route_state(c.id, d.route)
+                m.events.append(DoseEvent(t0, target, "state", amount, scale, divide, str(d)))
+    m.events.sort(key=lambda e: e.time_h)
 
-    # ---- assemble
-    state_names = list(states)
-    assignments = _toposort(assign_src, file)
+
+def _assemble(m: ModelParts, file: str, present: list[str], cut_edges: dict[str, str], clamp_levels: dict[str, tuple[str, float]]) -> FlatModel:
+    """Order the assignments, check every name is defined, and freeze the parts into a FlatModel."""
+    state_names = list(m.states)
+    assignments = _toposort(m.assign, file)
     free = set()
-    for e in list(states.values()) + list(assign_src.values()) + [r[1] for r in readouts] + list(initial.values()):
+    for e in list(m.states.values()) + list(m.assign.values()) + [r[1] for r in m.readouts] + list(m.initial.values()):
         free |= {s.name for s in e.free_symbols}
-    undefined = free - set(state_names) - set(assign_src) - set(values)
+    undefined = free - set(state_names) - set(m.assign) - set(m.values)
     if undefined:
         name = sorted(undefined)[0]
-        raise UnknownNameError("name", name, set(values) | set(assign_src) | set(state_names), context=file)
-    params = list(values)
+        raise UnknownNameError("name", name, set(m.values) | set(m.assign) | set(state_names), context=file)
     return FlatModel(
         states=state_names,
-        params=params,
-        values=values,
-        meta=meta,
+        params=list(m.values),
+        values=m.values,
+        meta=m.meta,
         assignments=assignments,
-        odes=[states[s] for s in state_names],
-        initial=[initial[s] for s in state_names],
-        readouts=readouts,
-        inputs=inputs,
-        events=events,
+        odes=[m.states[s] for s in state_names],
+        initial=[m.initial[s] for s in state_names],
+        readouts=m.readouts,
+        inputs=m.inputs,
+        events=m.events,
         compounds=present,
         cut_edges=cut_edges,
         clamp_levels=clamp_levels,
-        descriptions=descriptions,
-        units=units,
+        descriptions=m.descriptions,
+        units=m.units,
     )
