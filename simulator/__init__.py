@@ -17,6 +17,8 @@ from ._errors import ModelFileError, PlasticityError, RegimenError, SimulationEr
 
 # public name -> the module (relative to simulator) that defines it
 _LAZY = {
+    "add_compound": "model.extend",
+    "compound_data": "model.extend",
     "Attribution": "analysis.attribution",
     "loop_attribution": "analysis.attribution",
     "run_batch": "engine.batch",
@@ -62,10 +64,12 @@ _LAZY = {
 _MODULES = ("teaching",)
 
 __all__ = [  # a literal, for linters and the API reference; tests/test_docs.py checks it against _LAZY
+    "add_compound",
     "Attribution",
     "Clamp",
     "compare",
     "Comparison",
+    "compound_data",
     "Continuation",
     "continuation",
     "Dose",
@@ -148,6 +152,7 @@ if TYPE_CHECKING:  # for type checkers and the API reference: the same names, im
     from .engine.batch import run_batch
     from .engine.scipy_path import Tolerances
     from .model.compose import Clamp
+    from .model.extend import add_compound, compound_data
     from .model.files import load_library
     from .model.parameters import parameters
     from .model.regimen import Dose, Regimen, parse_dose

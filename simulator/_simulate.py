@@ -238,6 +238,7 @@ def simulate(
     model: FlatModel | None = None,
     species_as: str | None = None,
     condition: str = "none",
+    library: Library | None = None,
 ) -> Result:
     """Simulate a regimen from the drug-free steady state.
 
@@ -251,6 +252,7 @@ def simulate(
     condition's drug-free steady state; params={"condition_severity": 0.5} gives a milder one (0 = none).
     `model` runs an imported FlatModel (`from_sbml(path)`) from its own initial values instead;
     `species_as` ("amount" | "concentration") then reports every species in that basis (default: as declared).
+    `library` is a model library of your own, e.g. with a compound defined in Python (`simulator.add_compound`).
     """
     if getattr(model, "sbml_events", None) is not None:
         if Regimen.coerce(regimen).doses or _interventions(genotype, cut, scale, clamp, condition) != Interventions(str(genotype)):
@@ -260,7 +262,8 @@ def simulate(
         return simulate_imported(model, hours=hours, params=params, times=times, tolerances=tolerances, species_as=species_as)
     if species_as is not None:
         raise PlasticityError(f"species_as: only for an imported SBML model (model=from_sbml(...)), got {species_as!r}")
-    s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp, model=model, condition=condition)
+    s = setup(regimen, species=species, params=params, genotype=genotype, cut=cut, scale=scale, clamp=clamp, model=model, condition=condition,
+              library=library)
     start = min(s.regimen.start_h, 0.0, *(e.time_h for e in s.flat.events if math.isfinite(e.time_h)))
     grid = time_grid(start, hours, times)
     check_dose_window(s.regimen, float(grid[-1]), times_given=times is not None, clamps=s.interventions.clamp)
@@ -359,7 +362,7 @@ class Result:
         return simulate(
             [], species=s.species, hours=self.provenance["hours"], params=params, times=self.timecourse["time_h"].to_numpy(),
             genotype=iv.genotype, cut=iv.cut, scale=dict(iv.scale), clamp=iv.clamp, tolerances=Tolerances(**self.provenance["tolerances"]),
-            condition=iv.condition,
+            condition=iv.condition, library=s.library,
         )
 
     def at(self, column: str, time_h: float) -> float:

@@ -193,3 +193,64 @@ def test_notebook_views_are_short_and_say_what_was_run(ketamine):
     fr = FitResult({"k_mtorc1": 7.5}, {"k_mtorc1": (6.0, 9.0)}, None, ketamine.timecourse.head(3), None, 0.5, True, "ok", 0.95, None)
     assert repr(fr) == "<FitResult converged, cost 0.5, 3 points: k_mtorc1 = 7.5 [6, 9]>"
     assert "95% CI low" in fr._repr_html_()
+
+
+# ------------------------------------------------------------------------------------------ compounds from Python
+def _mydrug() -> dict:
+    """A new NMDA blocker with one-compartment mouse PK, as a user would write it."""
+    def num(value, unit, source="assumed: a test compound", **kw):
+        return {"value": value, "unit": unit, "source": source, **kw}
+
+    return {
+        "name": "Test Blocker",
+        "molar_mass": num(250.0, "g/mol", "computed from its formula"),
+        "targets": {"nmda": {"potency": num(800.0, "nM", range=(200.0, 3000.0)), "hill": num(1.0, "1")}},
+        "pk": {"mouse": {
+            "clearance": num(4.0, "L/h/kg"), "volume": num(2.0, "L/kg"), "fraction_unbound": num(0.6, "1"),
+            "brain_partition": num(1.0, "1"), "brain_equilibration_halflife": num(2.0, "min"),
+            "routes": {"ip": {"bioavailability": num(0.7, "1"), "absorption_halflife": num(5.0, "min")}},
+        }},
+    }
+
+
+def test_a_compound_from_python_simulates_like_a_file_compound(tmp_path):
+    lib = simulator.add_compound(_mydrug())
+    assert lib.hash != simulator.load_library().hash and "test_blocker" not in simulator.load_library().compounds
+    r = simulator.simulate("test blocker 10 mg/kg ip", hours=24, library=lib)
+    peak, _ = r.peak("test_blocker_brain_nM")
+    assert peak > 0 and r.peak("occupancy_nmda_int")[0] > 0.1
+    assert r.summary()["glutamate_peak_fold"] > 1.0  # an NMDA blocker disinhibits, as ketamine does
+    table = simulator.parameters(compounds=["test blocker"], library=lib).set_index("name")
+    assert table.loc["test_blocker_nmda_potency", "file"] == "add_compound('test_blocker')"
+    assert table.loc["test_blocker_brain_equilibration_halflife", "value"] == pytest.approx(2.0 / 60)  # converted to h
+    assert table.loc["test_blocker_nmda_potency", "range_high"] == 3000.0
+    again = simulator.load_result(r.save(tmp_path / "mine.parquet"), library=lib)
+    assert again.summary() == r.summary()
+
+
+def test_changing_a_file_compound_from_python_changes_only_the_copy():
+    data = simulator.compound_data("ketamine")
+    data["pk"]["mouse"]["clearance"]["value"] = 8.0
+    lib = simulator.add_compound(data)
+    assert lib.compound("ketalar").pk["mouse"].params["clearance"].value == 8.0  # aliases follow the replacement
+    assert simulator.load_library().compound("ketamine").pk["mouse"].params["clearance"].value != 8.0
+    faster = simulator.simulate("ketamine 10 mg/kg ip", hours=6, library=lib)
+    usual = simulator.simulate("ketamine 10 mg/kg ip", hours=6)
+    assert faster.peak("ketamine_brain_nM")[0] < usual.peak("ketamine_brain_nM")[0]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d["pk"]["mouse"]["clearance"].pop("unit"), r"add_compound\('test_blocker'\): pk.mouse.clearance: missing 'unit'"),
+    (lambda d: d["pk"]["mouse"]["clearance"].pop("source"), r"pk.mouse.clearance: missing 'source'"),
+    (lambda d: d["pk"]["mouse"]["clearance"].update(unit="nM"), r"pk.mouse.clearance.unit: .*wrong dimension"),
+    (lambda d: d["targets"].update(nmdaa=d["targets"].pop("nmda")), r"unknown target 'nmdaa'.*Did you mean 'nmda'"),
+    (lambda d: d["pk"].update(mose=d["pk"].pop("mouse")), r"unknown species 'mose'.*Did you mean 'mouse'"),
+    (lambda d: d.update(aliases=["ketalar"]), r"name 'ketalar' is already used by compounds/ketamine.toml"),
+    (lambda d: d["targets"]["nmda"]["potency"].update(value=50.0), r"targets.nmda.potency.value: 50.0 lies outside its range"),
+    (lambda d: d["targets"]["nmda"].update(potency=object()), r"targets.nmda.potency: expected a table, list, text or number"),
+])
+def test_a_compound_from_python_is_checked_as_strictly_as_a_file(change, message):
+    data = _mydrug()
+    change(data)
+    with pytest.raises(simulator.PlasticityError, match=message):
+        simulator.add_compound(data)
