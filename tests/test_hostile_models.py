@@ -123,6 +123,84 @@ def test_an_expression_that_is_not_a_string_is_refused(value):
 
 def test_no_eval_or_sympify_of_model_text():
     """The guard against regressions: the composer never hands text to sympy's parser."""
-    source = (Path(simulator.__file__).parent / "compose.py").read_text()
+    source = (Path(simulator.__file__).parent / "model" / "compose.py").read_text()
     for call in ("sympify(", "sp.parse_expr(", "sympy.parsing", "eval(", "exec("):
         assert call not in source, call
+
+
+# ------------------------------------------------------------------------------------ issue 26: units, chains, special files
+def _assignments(models: Path, lines: list[str], used: str) -> None:
+    """Prepend assignments to pathway.toml and make glutamate's equation use `used` (times 0, in its units)."""
+    path = models / "pathway.toml"
+    text = path.read_text()
+    assert text.count("[assignments]\n") == 1 and text.count(f'ode = "{CLEAN}"') == 1
+    text = text.replace("[assignments]\n", "[assignments]\n" + "\n".join(lines) + "\n", 1)
+    path.write_text(text.replace(f'ode = "{CLEAN}"', f'ode = "{CLEAN} + 0 * k_glutamate * {used}"', 1))
+
+
+def _one_line_error(capsys) -> str:
+    assert main(["simulate", "--dose", "ketamine 10 mg/kg ip", "--hours", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("unit, words", [("h**(9**9**9)", "literal number"), ("h**99", "at most"), ("h^(1+1)", "literal number"),
+                                         ("1e999 h", "above"), ("h;import os", "unexpected character"), ("((((( h)))))", "nested")])
+def test_a_unit_outside_our_grammar_never_reaches_pint(models, monkeypatch, capsys, unit, words):
+    import re
+    import time
+
+    path = models / "pathway.toml"
+    text, n = re.subn(r'(k_glutamate = \{ value = [^,]+, unit = )"[^"]+"', lambda m: m[1] + '"' + unit + '"', path.read_text(), count=1)
+    assert n == 1
+    path.write_text(text)
+    monkeypatch.setenv("PLASTICITY_MODELS", str(models))
+    t0 = time.monotonic()
+    assert "parameters.k_glutamate.unit" in _one_line_error(capsys)
+    with pytest.raises(ModelFileError, match=re.escape(words)):
+        simulator.load_library()
+    assert time.monotonic() - t0 < 20
+
+
+def test_a_chain_of_assignments_is_refused_at_a_size_not_expanded(models, monkeypatch, capsys):
+    import time
+
+    n = 40  # doubling with each line: 2**40 terms as a tree
+    lines = ['chain_0 = { expr = "glutamate", unit = "1", description = "x" }'] + [
+        f'chain_{k} = {{ expr = "chain_{k - 1} * (chain_{k - 1} + 1)", unit = "1", description = "x" }}' for k in range(1, n + 1)]
+    _assignments(models, lines, f"chain_{n}")
+    monkeypatch.setenv("PLASTICITY_MODELS", str(models))
+    t0 = time.monotonic()
+    err = _one_line_error(capsys)
+    assert "MAX_EXPANDED_NODES" in err and "chain_" in err and time.monotonic() - t0 < 20
+
+
+def test_assignments_nested_within_the_limit_each_but_deep_together_are_refused(models, monkeypatch, capsys):
+    lines, prev = [], "glutamate"
+    for k in range(4):
+        lines.append(f'deep_{k} = {{ expr = "{"exp(" * 25 + prev + ")" * 25}", unit = "1", description = "x" }}')
+        prev = f"deep_{k}"
+    _assignments(models, lines, prev)
+    monkeypatch.setenv("PLASTICITY_MODELS", str(models))
+    err = _one_line_error(capsys)
+    assert "MAX_EXPR_DEPTH" in err and "deep_" in err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "huge", "deep"])
+def test_a_compound_file_that_is_special_or_huge_is_refused_at_once(models, monkeypatch, capsys, kind):
+    import os
+
+    target = models / "compounds" / "planted.toml"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "dev-zero":
+        target.symlink_to("/dev/zero")
+    elif kind == "huge":
+        with open(target, "wb") as fh:
+            fh.truncate(64 * 2**20)
+    else:
+        target.write_text("x = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    monkeypatch.setenv("PLASTICITY_MODELS", str(models))
+    err = _one_line_error(capsys)
+    assert "planted.toml" in err and ("regular" in err or "limit" in err or "MAX_JSON_DEPTH" in err), err

@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from ..model.compose import Carry, FlatModel
+from .bounds import check_expanded
 
 
 def pos(x):
@@ -116,9 +117,14 @@ _printer = _Printer({"standard": "python3"})
 
 def _expand(flat: FlatModel) -> tuple[dict[sp.Symbol, sp.Expr], list[sp.Expr]]:
     done: dict[sp.Symbol, sp.Expr] = {}
+    memo: dict = {}
     for name, expr in flat.assignments:
         done[sp.Symbol(name)] = expr.xreplace(done)
-    return done, [_protect(e.xreplace(done)) for e in flat.odes]
+        check_expanded(name, done[sp.Symbol(name)], memo)  # before any recursive walk of it
+    odes = [e.xreplace(done) for e in flat.odes]
+    for state, e in zip(flat.states, odes, strict=True):
+        check_expanded(f"d{state}/dt", e, memo)
+    return done, [_protect(e) for e in odes]
 
 
 def _rename(flat: FlatModel) -> dict[sp.Symbol, sp.Symbol]:

@@ -13,7 +13,7 @@ import ast
 
 from .._errors import ModelFileError
 from .._limits import MAX_EXPR_CHARS, MAX_EXPR_DEPTH
-from .units import ureg
+from .units import check_unit_text, ureg
 
 Dim = object  # a pint UnitsContainer of dimensions, or None for "not known here"
 
@@ -23,6 +23,8 @@ ENGAGEMENT_PREFIXES = {"occ_": "1", "drive_": "1", "halluc_": "1", "conc_": "nM"
 
 def dim(unit: str) -> Dim:
     text = str(unit).strip().replace("µ", "u").replace("μ", "u")
+    if text not in ("", "1"):
+        check_unit_text(text)
     return ureg.parse_units("dimensionless" if text in ("", "1") else text).dimensionality
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 
 try:
     import tomllib
@@ -19,12 +20,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .._errors import ModelFileError, UnknownNameError
+from .._errors import ModelFileError, PlasticityError, UnknownNameError
+from .._io import nesting_depth, read_regular
+from .._limits import MAX_JSON_DEPTH, MAX_MODEL_FILE_BYTES
 from .dimensions import check_pathway_dimensions
 from .units import parse_unit, to_canonical
 
 ROUTES = ("iv", "ip", "sc", "oral", "intranasal", "icv")
-TARGET_KINDS = ("block", "agonist", "concentration")
+TARGET_KINDS = ("block", "agonist", "modulator", "concentration")
 
 
 def models_dir() -> Path:
@@ -111,15 +114,35 @@ def read_param(entry: object, file: str, key: str, *, positive: bool = False, ex
 
 
 def _load_toml(path: Path) -> dict:
+    return parse_toml(read_model_file(path, path.name), path.name)
+
+
+def read_model_file(path: Path, file: str) -> bytes:
+    """A model file's bytes: a regular file (a link to one is fine: the folder is the user's choice) of at most
+    MAX_MODEL_FILE_BYTES; a FIFO, a device or /dev/zero is refused at once, not read for ever."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ModelFileError(path.name, "(file)", f"malformed TOML: {exc}") from None
+        return read_regular(path, "(file)", MAX_MODEL_FILE_BYTES, follow=True)
+    except PlasticityError as exc:
+        raise ModelFileError(file, "(file)", str(exc).removeprefix("(file): ")) from None
+
+
+# strings and comments, whose brackets do not nest: TOML's four string forms, then comments
+_TOML_SKIP = re.compile(r"'''.*?'''|\"\"\"(?:[^\\]|\\.)*?\"\"\"|\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|#[^\n]*", re.S)
+
+
+def parse_toml(data: bytes, file: str) -> dict:
+    """TOML someone may have sent: UTF-8, nested at most MAX_JSON_DEPTH (checked in one linear pass before the
+    standard library's recursive parser runs)."""
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ModelFileError(path.name, "(file)", f"not UTF-8 text (byte at offset {exc.start}); save it as UTF-8") from None
-    except RecursionError:
-        raise ModelFileError(path.name, "(file)", "arrays or tables nested too deeply") from None
+        raise ModelFileError(file, "(file)", f"not UTF-8 text (byte at offset {exc.start}); save it as UTF-8") from None
+    if nesting_depth(text, _TOML_SKIP) > MAX_JSON_DEPTH:
+        raise ModelFileError(file, "(file)", f"arrays or tables nested deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelFileError(file, "(file)", f"malformed TOML: {exc}") from None
 
 
 def _table(data: dict, key: str, file: str, *, required: bool = True) -> dict:
@@ -378,11 +401,19 @@ def load_conditions(path: Path, params: dict[str, Param]) -> dict[str, Condition
 # ------------------------------------------------------------------------------------------ compounds
 @dataclass(frozen=True)
 class CompoundTarget:
+    """A compound at one target: affinity (`potency`, K in nM) and slope, and for agonists its operational efficacy.
+
+    `tau` is Black & Leff's transducer ratio; a file may give `efficacy` instead (the ligand's maximal
+    response as a fraction of the system maximum, e = tau / (1 + tau)). `koff` (1/h) makes binding kinetic:
+    the bound receptor is a state, with kon = koff / potency."""
+
     target: str
     potency: Param
     hill: Param
     efficacy: Param | None
     hallucinogenic_efficacy: Param | None
+    tau: Param | None = None
+    koff: Param | None = None
 
 
 @dataclass(frozen=True)
@@ -397,6 +428,7 @@ class SpeciesPK:
     params: dict[str, Param]
     routes: dict[str, dict[str, Param]]
     metabolites: tuple[Metabolite, ...]
+    first_pass: dict[str, dict[str, Param]] = field(default_factory=dict)  # route -> metabolite -> share of the non-bioavailable part
 
     @property
     def systemic(self) -> bool:
@@ -429,9 +461,53 @@ EXPECTED_UNITS = {
     "brain_equilibration_halflife": "h", "peripheral_volume": "L/kg", "intercompartmental_clearance": "L/h/kg",
     "bioavailability": "dimensionless", "absorption_halflife": "h", "distribution_volume": "L", "brain_elimination_halflife": "h",
     "potency": "nM", "hill": "dimensionless", "efficacy": "dimensionless", "hallucinogenic_efficacy": "dimensionless",
-    "fraction": "dimensionless", "molar_mass": "g/mol",
+    "fraction": "dimensionless", "molar_mass": "g/mol", "tau": "dimensionless", "koff": "1/h",
     "body_weight": "kg", "baseline_spine_density": "1/um", "baseline_head_diameter": "um",
 }
+
+
+_TARGET_KEYS = ("potency", "hill", "efficacy", "tau", "hallucinogenic_efficacy", "koff")
+
+
+def _compound_target(tname: str, entry: dict, file: str, w: str) -> CompoundTarget:
+    """One `[targets.<name>]` table: affinity and slope, and the optional efficacy (efficacy or tau) and kinetics."""
+    extra = set(entry) - set(_TARGET_KEYS)
+    if extra:
+        raise ModelFileError(file, f"{w}.{sorted(extra)[0]}", f"unexpected key; allowed: {', '.join(_TARGET_KEYS)}")
+    opt = {k: read_param(entry[k], file, f"{w}.{k}", expect=EXPECTED_UNITS[k]) if k in entry else None
+           for k in ("efficacy", "tau", "hallucinogenic_efficacy")}
+    if opt["efficacy"] is not None and opt["tau"] is not None:
+        raise ModelFileError(file, f"{w}.tau", "give either efficacy (maximal response, 0..1) or tau (operational efficacy), not both")
+    for k in ("efficacy", "tau", "hallucinogenic_efficacy"):
+        p = opt[k]
+        if p is not None and (p.value < 0 or (p.range is not None and p.range[0] < 0)):
+            raise ModelFileError(file, f"{w}.{k}", f"expected a number >= 0, got {p.value} with range {p.range}")
+    hill = read_param(entry.get("hill"), file, f"{w}.hill", positive=True, expect="dimensionless")
+    koff = read_param(entry["koff"], file, f"{w}.koff", positive=True, expect="1/h") if "koff" in entry else None
+    if koff is not None and hill.value != 1:
+        raise ModelFileError(file, f"{w}.hill", f"kinetic binding (koff) is one ligand on one site: hill must be 1, got {hill.value}")
+    return CompoundTarget(tname, read_param(entry.get("potency"), file, f"{w}.potency", positive=True, expect="nM"), hill,
+                          opt["efficacy"], opt["hallucinogenic_efficacy"], opt["tau"], koff)
+
+
+def _first_pass(table: object, route: str, file: str, rw: str) -> dict[str, Param]:
+    """`first_pass_to = { <metabolite> = { value, unit, source } }`: the share of the non-bioavailable part of the
+    dose (1 - F) that the first pass turns into each metabolite; the shares sum to at most 1 (the rest is
+    eliminated), so mass is conserved for any F in [0, 1]."""
+    if route in ("iv", "icv"):
+        raise ModelFileError(file, f"{rw}.first_pass_to", f"route {route} has no first pass (only extravascular routes absorbed through the liver)")
+    if not isinstance(table, dict) or not table:
+        raise ModelFileError(file, f"{rw}.first_pass_to", f"expected a table {{ <metabolite> = {{ value = ..., unit = \"1\", source = ... }} }}, got {table!r:.60}")
+    out = {str(k).lower(): read_param(v, file, f"{rw}.first_pass_to.{k}", expect="dimensionless") for k, v in table.items()}
+    for k, p in out.items():
+        lo, hi = p.range if p.range is not None else (p.value, p.value)
+        if not 0 <= lo <= hi <= 1:
+            raise ModelFileError(file, f"{rw}.first_pass_to.{k}", f"expected a share between 0 and 1 (value and range), got {p.value} with range {p.range}")
+    top = sum(p.range[1] if p.range is not None else p.value for p in out.values())
+    if top > 1 + 1e-9:
+        raise ModelFileError(file, f"{rw}.first_pass_to", f"the shares ({', '.join(f'{k} {p.value:g}' for k, p in out.items())}) may add up to {top:g} "
+                             "at the top of their ranges; together they can be at most the whole first pass (1)")
+    return out
 
 
 def load_compound(path: Path, target_keys: set[str], species: set[str]) -> Compound:
@@ -449,9 +525,7 @@ def parse_compound(data: dict, cid: str, file: str, target_keys: set[str], speci
             raise ModelFileError(file, w, f"expected a table {{ potency = ..., hill = ... }}, got {entry!r}")
         if tname not in target_keys:
             raise UnknownNameError("target", tname, target_keys, context=f"{file}: {w}")
-        eff = read_param(entry["efficacy"], file, f"{w}.efficacy", expect="dimensionless") if "efficacy" in entry else None
-        hal = read_param(entry["hallucinogenic_efficacy"], file, f"{w}.hallucinogenic_efficacy", expect="dimensionless") if "hallucinogenic_efficacy" in entry else None
-        targets[tname] = CompoundTarget(tname, read_param(entry.get("potency"), file, f"{w}.potency", positive=True, expect="nM"), read_param(entry.get("hill"), file, f"{w}.hill", positive=True, expect="dimensionless"), eff, hal)
+        targets[tname] = _compound_target(tname, entry, file, w)
     pk = {}
     for sp, entry in _table(data, "pk", file, required=False).items():
         w = f"pk.{sp}"
@@ -469,15 +543,17 @@ def parse_compound(data: dict, cid: str, file: str, target_keys: set[str], speci
             raise ModelFileError(file, w, f"systemic PK needs {', '.join(_PK_SYSTEMIC)}; missing {', '.join(missing)}")
         if ("peripheral_volume" in params) != ("intercompartmental_clearance" in params):
             raise ModelFileError(file, w, "a peripheral compartment needs both peripheral_volume and intercompartmental_clearance")
-        routes = {}
+        routes, first_pass = {}, {}
         for route, rentry in _table(entry, "routes", file, required=False).items():
             rw = f"{w}.routes.{route}"
             if route not in ROUTES:
                 raise UnknownNameError("route", route, ROUTES, context=f"{file}: {rw}")
-            extra = set(rentry) - _ROUTE_KEYS
+            extra = set(rentry) - _ROUTE_KEYS - {"first_pass_to"}
             if extra:
-                raise ModelFileError(file, f"{rw}.{sorted(extra)[0]}", f"unexpected key; allowed: {sorted(_ROUTE_KEYS)}")
-            rp = {k: read_param(v, file, f"{rw}.{k}", positive=k != "bioavailability", expect=EXPECTED_UNITS[k]) for k, v in rentry.items()}
+                raise ModelFileError(file, f"{rw}.{sorted(extra)[0]}", f"unexpected key; allowed: {sorted(_ROUTE_KEYS | {'first_pass_to'})}")
+            rp = {k: read_param(v, file, f"{rw}.{k}", positive=k != "bioavailability", expect=EXPECTED_UNITS[k]) for k, v in rentry.items() if k != "first_pass_to"}
+            if "first_pass_to" in rentry:
+                first_pass[route] = _first_pass(rentry["first_pass_to"], route, file, rw)
             if route == "icv":
                 for k in ("distribution_volume", "brain_elimination_halflife"):
                     if k not in rp:
@@ -499,7 +575,13 @@ def parse_compound(data: dict, cid: str, file: str, target_keys: set[str], speci
             if not isinstance(m, dict):
                 raise ModelFileError(file, mw, f"expected a table {{ compound = ..., fraction = ... }}, got {m!r:.60}")
             mets.append(Metabolite(_text(m, "compound", file, mw).lower(), read_param(m.get("fraction"), file, f"{mw}.fraction", expect="dimensionless")))
-        pk[sp] = SpeciesPK(sp, params, routes, tuple(mets))
+        named = {m.compound for m in mets}
+        for route, to in first_pass.items():
+            for met in to:
+                if met not in named:
+                    raise ModelFileError(file, f"{w}.routes.{route}.first_pass_to.{met}", f"'{met}' must also be listed in [[{w}.metabolites]] "
+                                         f"(first-pass metabolism forms the same metabolite as systemic clearance); listed: {sorted(named) or 'none'}")
+        pk[sp] = SpeciesPK(sp, params, routes, tuple(mets), first_pass)
     return Compound(
         cid,
         name,
@@ -604,10 +686,9 @@ def _load_library(root_s: str, stamp: tuple) -> Library:
     digest = hashlib.sha256()
     for f in files:
         digest.update(f.relative_to(root).as_posix().encode())
-        try:
-            digest.update(f.read_bytes())
-        except OSError as exc:
-            raise ModelFileError(f.relative_to(root).as_posix(), "(file)", f"cannot read {f} ({exc.strerror}); every models folder needs pathway.toml, species.toml and genotypes.toml") from None
+        if not os.path.lexists(f):
+            raise ModelFileError(f.relative_to(root).as_posix(), "(file)", f"cannot read {f} (no such file); every models folder needs pathway.toml, species.toml and genotypes.toml")
+        digest.update(read_model_file(f, f.relative_to(root).as_posix()))
     pathway = load_pathway(files[0])
     check_pathway_dimensions(pathway)
     species = load_species(files[1])
