@@ -96,6 +96,18 @@ class _Printer(PythonCodePrinter):
             return f"np.{name}({self._print(expr.args[0])})"
         return super()._print_Function(expr)
 
+    def _print_Max(self, expr):  # builtin max() refuses arrays (the batched readouts of an imported model with max(x, 0))
+        return self._fold("np.maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._fold("np.minimum", expr.args)
+
+    def _fold(self, fn: str, args) -> str:
+        text = self._print(args[0])
+        for a in args[1:]:
+            text = f"{fn}({text}, {self._print(a)})"
+        return text
+
     def _print_Infinity(self, expr):  # sympy's default prints math.inf, and the namespace has no math
         return "np.inf"
 

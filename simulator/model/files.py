@@ -428,7 +428,7 @@ class SpeciesPK:
     params: dict[str, Param]
     routes: dict[str, dict[str, Param]]
     metabolites: tuple[Metabolite, ...]
-    first_pass: dict[str, dict[str, Param]] = field(default_factory=dict)  # route -> metabolite -> share of the non-bioavailable part
+    first_pass: dict[str, dict[str, Param]] = field(default_factory=dict)  # route -> metabolite -> fraction of the dose
 
     @property
     def systemic(self) -> bool:
@@ -490,23 +490,21 @@ def _compound_target(tname: str, entry: dict, file: str, w: str) -> CompoundTarg
                           opt["efficacy"], opt["hallucinogenic_efficacy"], opt["tau"], koff)
 
 
-def _first_pass(table: object, route: str, file: str, rw: str) -> dict[str, Param]:
-    """`first_pass_to = { <metabolite> = { value, unit, source } }`: the share of the non-bioavailable part of the
-    dose (1 - F) that the first pass turns into each metabolite; the shares sum to at most 1 (the rest is
-    eliminated), so mass is conserved for any F in [0, 1]."""
+def _first_pass(table: object, rp: dict[str, Param], route: str, file: str, rw: str) -> dict[str, Param]:
+    """`first_pass_to = { <metabolite> = { value, unit, source } }`: the fraction of the dose that the first pass
+    turns into each metabolite; with the bioavailable fraction it may not exceed the whole dose."""
     if route in ("iv", "icv"):
         raise ModelFileError(file, f"{rw}.first_pass_to", f"route {route} has no first pass (only extravascular routes absorbed through the liver)")
     if not isinstance(table, dict) or not table:
         raise ModelFileError(file, f"{rw}.first_pass_to", f"expected a table {{ <metabolite> = {{ value = ..., unit = \"1\", source = ... }} }}, got {table!r:.60}")
     out = {str(k).lower(): read_param(v, file, f"{rw}.first_pass_to.{k}", expect="dimensionless") for k, v in table.items()}
     for k, p in out.items():
-        lo, hi = p.range if p.range is not None else (p.value, p.value)
-        if not 0 <= lo <= hi <= 1:
-            raise ModelFileError(file, f"{rw}.first_pass_to.{k}", f"expected a share between 0 and 1 (value and range), got {p.value} with range {p.range}")
-    top = sum(p.range[1] if p.range is not None else p.value for p in out.values())
-    if top > 1 + 1e-9:
-        raise ModelFileError(file, f"{rw}.first_pass_to", f"the shares ({', '.join(f'{k} {p.value:g}' for k, p in out.items())}) may add up to {top:g} "
-                             "at the top of their ranges; together they can be at most the whole first pass (1)")
+        if p.value < 0 or (p.range is not None and p.range[0] < 0):
+            raise ModelFileError(file, f"{rw}.first_pass_to.{k}", f"expected a fraction of the dose >= 0, got {p.value}")
+    total = rp["bioavailability"].value + sum(p.value for p in out.values()) if "bioavailability" in rp else None
+    if total is not None and total > 1 + 1e-9:
+        raise ModelFileError(file, f"{rw}.first_pass_to", f"bioavailability {rp['bioavailability'].value:g} plus first-pass fractions "
+                             f"{', '.join(f'{k} {p.value:g}' for k, p in out.items())} is {total:g}, more than the whole dose (1)")
     return out
 
 
@@ -553,7 +551,7 @@ def parse_compound(data: dict, cid: str, file: str, target_keys: set[str], speci
                 raise ModelFileError(file, f"{rw}.{sorted(extra)[0]}", f"unexpected key; allowed: {sorted(_ROUTE_KEYS | {'first_pass_to'})}")
             rp = {k: read_param(v, file, f"{rw}.{k}", positive=k != "bioavailability", expect=EXPECTED_UNITS[k]) for k, v in rentry.items() if k != "first_pass_to"}
             if "first_pass_to" in rentry:
-                first_pass[route] = _first_pass(rentry["first_pass_to"], route, file, rw)
+                first_pass[route] = _first_pass(rentry["first_pass_to"], rp, route, file, rw)
             if route == "icv":
                 for k in ("distribution_volume", "brain_elimination_halflife"):
                     if k not in rp:
