@@ -122,9 +122,12 @@ def test_cli_app_refuses_a_busy_port_in_one_line():
 def test_cli_classroom_errors_are_one_line(tmp_path):
     _need("bokeh")
     bad = tmp_path / "q.toml"
-    bad.write_text('[[question]]\nid = "a"\nprompt = "p"\nkind = "compare"\nmetric = "spine_gain_24h"\n'
+    bad.write_text('[[question]]\nid = "a"\nprompt = "p"\nkind = "compare"\nreadout = "spine_density"\nmetric = "gain_24h"\n'
                    'setting = { compound = "ketamine", cuts = ["mtorc1_to_bndf"] }\nreference = { compound = "ketamine" }\n')
+    old = tmp_path / "old.toml"
+    old.write_text('[[question]]\nid = "a"\nprompt = "p"\nkind = "number"\nreadout = "spine_density"\nmetric = "spine_gain_24h"\n')
     for extra, words in ((["--compounds", "ketamin"], "Did you mean 'ketamine'"), (["--questions", str(bad)], "mtorc1_to_bdnf"),
+                         (["--questions", str(old)], "unknown metric 'spine_gain_24h'"),
                          (["--doses", "one"], "--doses"), (["--cuts", "half"], "unknown cut 'half'"),
                          (["--conditions", "chronic_stres"], "Did you mean 'chronic_stress'"), (["--condition-grid", "all"], "--condition-grid")):
         run = subprocess.run([*_cli(), "lesson", "--out", str(tmp_path / "x.html"), *extra], capture_output=True, text=True, timeout=120)

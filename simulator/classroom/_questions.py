@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._catalogue import FEEDBACK, NONE, Catalogue, Setting, TeachingFileError, read_toml
+from ._metrics import check_metric
 
 QUESTIONS = Path(__file__).resolve().parent / "questions.toml"
 KINDS = ("compare", "number", "which")
@@ -25,10 +26,12 @@ class Question:
     id: str
     prompt: str
     kind: str
+    readout: str
     metric: str
     explain: str = ""
     setting: Setting | None = None
     reference: Setting | None = None
+    reference_readout: str = ""
     reference_metric: str = ""
     reference_value: float | None = None
     choices: tuple[str, ...] = ()
@@ -82,14 +85,18 @@ def load_questions(cat: Catalogue, path: str | Path | None = None) -> list[Quest
     out: list[Question] = []
     for i, q in enumerate(data.get("question", [])):
         where = f"question {i + 1} ({q.get('id', 'no id')})"
-        for k in ("id", "prompt", "kind", "metric"):
+        for k in ("id", "prompt", "kind", "readout", "metric"):
             if k not in q:
                 raise TeachingFileError(path, where, f"missing '{k}'")
         if q["kind"] not in KINDS:
             raise TeachingFileError(path, where, f"kind '{q['kind']}' is not one of {', '.join(KINDS)}")
         if any(x.id == q["id"] for x in out):
             raise TeachingFileError(path, where, f"id '{q['id']}' is used twice")
-        qu = Question(str(q["id"]), str(q["prompt"]), q["kind"], str(q["metric"]), str(q.get("explain", "")))
+        qu = Question(str(q["id"]), str(q["prompt"]), q["kind"], str(q["readout"]), str(q["metric"]), str(q.get("explain", "")))
+        for k in ("metric", "reference_metric"):
+            why = check_metric(str(q[k])) if k in q else ""
+            if why:
+                raise TeachingFileError(path, where, f"{k}: {why}")
         if q["kind"] == "which":
             if len(q.get("options", [])) < 2:
                 raise TeachingFileError(path, where, "a 'which' question needs at least two options = [{ label, setting }, ...]")
@@ -102,6 +109,7 @@ def load_questions(cat: Catalogue, path: str | Path | None = None) -> list[Quest
         if q["kind"] == "compare":
             if "reference" in q:
                 qu.reference = _setting(cat, path, f"{where}.reference", q["reference"])
+            qu.reference_readout = str(q.get("reference_readout", ""))
             qu.reference_metric = str(q.get("reference_metric", ""))
             qu.reference_value = float(q["reference_value"]) if "reference_value" in q else None
             qu.choices = tuple(q.get("choices", OUTCOMES))
@@ -111,8 +119,8 @@ def load_questions(cat: Catalogue, path: str | Path | None = None) -> list[Quest
             qu.labels = {str(k): str(v) for k, v in (q.get("labels") or {}).items()}
             qu.same_within = float(q.get("same_within", 0.1))
             qu.none_below = float(q.get("none_below", 0.25))
-            if qu.reference is None and not qu.reference_metric and qu.reference_value is None:
-                raise TeachingFileError(path, where, "a 'compare' question needs a reference, a reference_metric or a reference_value")
+            if qu.reference is None and not (qu.reference_readout or qu.reference_metric) and qu.reference_value is None:
+                raise TeachingFileError(path, where, "a 'compare' question needs a reference, a reference_readout or reference_metric, or a reference_value")
         qu.unit = str(q.get("unit", ""))
         out.append(qu)
     if not out:
@@ -121,45 +129,60 @@ def load_questions(cat: Catalogue, path: str | Path | None = None) -> list[Quest
 
 
 def _fmt(x: float, metric: str) -> str:
-    if metric.startswith("spine_gain"):
+    if metric.startswith("gain_"):
         return f"{x:+.2f} %"
     if metric.endswith("_h"):
         return f"{x:.1f} h"
-    return f"{x:.3g}" + ("×" if "_peak" in metric or "_at_" in metric else "")
+    return f"{x:.3g}"
+
+
+def _name(readout: str, metric: str) -> str:
+    """'spine_density gain_24h' as words for the reveal: 'spine density, gain 24h'."""
+    return f"{readout.replace('_', ' ')}, {metric.replace('_', ' ')}"
+
+
+def compare_outcome(q: Question, v: float, ref: float) -> str:
+    """more / same / less / none for a compare question, by the rules its file states."""
+    if "none" in q.choices and ref > 0 and v <= q.none_below * ref:
+        return "none"
+    if "same" in q.choices and abs(v - ref) <= q.same_within * abs(ref):
+        return "same"
+    return "more" if v > ref else "less"
 
 
 def answer(q: Question, bundle_for: Callable[[Setting], dict], cat: Catalogue) -> dict:
     """The model's answer: {'answer': a choice label or a number, 'detail': the numbers behind it}."""
 
-    def metric(s: Setting, name: str) -> float:
+    def metric(s: Setting, readout: str, name: str) -> float:
         b = bundle_for(s)
         if "error" in b:
             raise TeachingFileError(QUESTIONS.name, q.id, f"its setting cannot be run: {b['error']}")
-        if name not in b["metrics"]:
-            raise TeachingFileError(QUESTIONS.name, q.id, f"unknown metric '{name}'; see the list at the top of questions.toml")
-        return b["metrics"][name]
+        key = f"{readout} {name}"
+        if key not in b["metrics"]:
+            raise TeachingFileError(QUESTIONS.name, q.id, f"unknown readout '{readout}' for {cat.describe(s)}; a readout is a column of "
+                                    "simulate()'s timecourse (glutamate, mtorc1, spine_density, ketamine_brain_nM, ...)")
+        v = b["metrics"][key]
+        if not math.isfinite(v):
+            raise TeachingFileError(QUESTIONS.name, q.id, f"{_name(readout, name)} is undefined for {cat.describe(s)} (never reached in the run)")
+        return v
 
     if q.kind == "number":
-        v = metric(q.setting, q.metric)
-        return {"answer": round(v, 2), "detail": f"the model: {_fmt(v, q.metric)} ({cat.describe(q.setting)})"}
+        v = metric(q.setting, q.readout, q.metric)
+        return {"answer": round(v, 2), "detail": f"the model: {_fmt(v, q.metric)} ({_name(q.readout, q.metric)}, {cat.describe(q.setting)})"}
     if q.kind == "which":
-        vals = [(label, metric(s, q.metric)) for label, s in q.options]
+        vals = [(label, metric(s, q.readout, q.metric)) for label, s in q.options]
         best = (max if q.pick == "largest" else min)(vals, key=lambda lv: lv[1])
         detail = "; ".join(f"{label}: {_fmt(v, q.metric)}" for label, v in vals)
-        return {"answer": best[0], "detail": f"{q.metric.replace('_', ' ')}: {detail}"}
-    v = metric(q.setting, q.metric)
+        return {"answer": best[0], "detail": f"{_name(q.readout, q.metric)}: {detail}"}
+    v = metric(q.setting, q.readout, q.metric)
+    ref_readout, ref_metric = q.reference_readout or q.readout, q.reference_metric or q.metric
     if q.reference_value is not None:
         ref, ref_text = q.reference_value, f"baseline {q.reference_value:g}"
     else:
         ref_s = q.reference or q.setting
-        ref = metric(ref_s, q.reference_metric or q.metric)
-        ref_text = f"{_fmt(ref, q.reference_metric or q.metric)}" + (f" ({cat.describe(ref_s)})" if q.reference else f" ({(q.reference_metric or q.metric).replace('_', ' ')})")
-    if "none" in q.choices and ref > 0 and v <= q.none_below * ref:
-        outcome = "none"
-    elif "same" in q.choices and abs(v - ref) <= q.same_within * abs(ref):
-        outcome = "same"
-    else:
-        outcome = "more" if v > ref else "less"
+        ref = metric(ref_s, ref_readout, ref_metric)
+        ref_text = f"{_fmt(ref, ref_metric)}" + (f" ({cat.describe(ref_s)})" if q.reference else f" ({_name(ref_readout, ref_metric)})")
+    outcome = compare_outcome(q, v, ref)
     rule = []
     if "same" in q.choices:
         rule.append(f"'{q.labels.get('same', 'same')}' means within {100 * q.same_within:g} %")

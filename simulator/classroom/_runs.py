@@ -8,7 +8,6 @@ travels round the loop, and hourly later), its vehicle run, the spine gains at 2
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -17,10 +16,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import numpy as np
 
 from ._catalogue import GAIN_HOURS, NONE, Catalogue, Setting, load_catalogue
+from ._metrics import measure
 
 STAGES = ["glutamate", "ampa", "bdnf", "trkb", "mtorc1", "synaptic_protein"]
 COLUMNS = ["t", "drug", *STAGES, "spines", "gain"]
-AT_HOURS = (0.5, 1, 2, 4, 6, 12, 24, 48, 72)
 CACHE_SIZE = 600
 _VEHICLES: dict[tuple, object] = {}
 _VLOCK = threading.Lock()
@@ -55,15 +54,6 @@ def _vehicle(result, s: Setting):
     return v
 
 
-def _time_above(t: np.ndarray, x: np.ndarray, frac: float = 0.1) -> float:
-    """Hours a fold-over-baseline readout stays above 1 by more than `frac` of its peak excess."""
-    ex = x - 1.0
-    if not np.any(ex > 0):
-        return 0.0
-    above = t[ex > frac * ex.max()]
-    return float(above[-1] - above[0]) if len(above) else 0.0
-
-
 def compute(cat: Catalogue, s: Setting) -> dict:
     """Simulate one setting and cut it down to a bundle (plain lists and floats: it pickles and becomes JSON)."""
     import simulator
@@ -88,17 +78,7 @@ def compute(cat: Catalogue, s: Setting) -> dict:
         run[st] = tc[st].to_numpy()[idx]
         veh[st] = vt[st].to_numpy()[idx]
     gains = {h: r.spine_gain(h) for h in GAIN_HOURS}
-    m: dict[str, float] = {f"spine_gain_{h}h": g for h, g in gains.items()}
-    for st in [*STAGES, "spine_density"]:
-        value, when = r.peak(st)
-        m[f"{st}_peak"], m[f"{st}_peak_h"] = value, when
-        m[f"{st}_up_h"] = _time_above(t, tc[st].to_numpy() / (vt[st].to_numpy() if st == "spine_density" else 1.0))
-        for h in AT_HOURS:
-            m[f"{st}_at_{h:g}h"] = r.at(st, h)
-    m["spine_peak_h"] = m["spine_density_peak_h"]
-    ipk = int(np.argmax(total)) if peak > 0 else 0
-    gone = np.nonzero((np.arange(len(t)) > ipk) & (total < 0.01 * peak))[0]
-    m["drug_gone_h"] = float(t[gone[0]]) if peak > 0 and len(gone) else math.nan
+    m = measure(r, v, [c for c in tc.columns if c != "time_h"])
     return {
         "key": s.key,
         "label": cat.describe(s),
