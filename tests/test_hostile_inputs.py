@@ -60,6 +60,7 @@ CLI_CASES = [
     ("regimen file: unknown [[dose]] key", TOML_DOSE + 'at_h = "5 h"\n', [], None, ["dose[0]", "at_h", "Did you mean 'at'"]),
     ("regimen file: unknown top-level key", 'dosez = ["ketamine 10 mg/kg ip"]\n', [], None, ["dosez", "regimen file"]),
     ("regimen file: empty", "", [], None, ["no doses"]),
+    ("regimen file: every without a count", TOML_DOSE + 'every = "1 d"\n', [], None, ["dose[0]", "every", "count"]),
     ("regimen file: count = 2.9", TOML_DOSE + 'every = "1 h"\ncount = 2.9\n', [], None, ["dose[0]", "count", "2.9"]),
     ("regimen file: count = true", TOML_DOSE + 'every = "1 h"\ncount = true\n', [], None, ["dose[0]", "count", "True"]),
     ("regimen file: at = 5", TOML_DOSE + "at = 5\n", [], None, ["dose[0]", "at", "5", "unit"]),

@@ -89,6 +89,8 @@ def test_str_round_trips():
         ("ketamine 1 mg/kg ip at 1 fortnight", UnknownNameError, ["time unit", "'fortnight'"]),
         ("ketamine 1 mg/kg ip at 1 h at 2 h", RegimenError, ["at", "given twice"]),
         ("ketamine 1 mg/kg ip x 2", RegimenError, ["x 2", "interval", "every"]),
+        ("ketamine 1 mg/kg ip every 1 d", RegimenError, ["every", "how many doses", "x 14"]),  # not one dose, silently
+        ("ketamine 1 mg/kg ip at 2 h every 12 h", RegimenError, ["every", "how many doses"]),
         ("ketamine 1 mg/kg ip every 1 d x 2.5", RegimenError, ["x", "whole number"]),
         ("ketamine 1 mg/kg ip every 1 d x 0", RegimenError, ["x", ">= 1", "0"]),
         ("ketamine 1 mg/kg ip every 0 h x 2", RegimenError, ["every", "positive"]),

@@ -279,6 +279,8 @@ def parse_dose(text: str) -> Dose:
             kw["count"] = course_count(course, every)
     elif frequency and "count" not in kw:
         raise RegimenError(f"{frequency}: how many doses? add the length of the course ('{frequency} for 14 d') or a count ('{frequency} x 14') in {text!r}")
+    elif "every_h" in kw and "count" not in kw:  # like 'daily': a repetition without a count would silently be one dose
+        raise RegimenError(f"every: how many doses? add a count ('every 1 d x 14') or the length of the course ('every 1 d for 14 d') in {text!r}")
     return Dose(m["name"].strip(), amount, m["unit"], m["route"], **kw)  # type: ignore[arg-type]
 
 
@@ -316,6 +318,8 @@ def _dose_from_table(d: dict) -> Dose:
     count = d.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int):
         raise RegimenError(f"count: expected a whole number of doses, got {count!r}")
+    if "every" in d and "count" not in d:
+        raise RegimenError(f"every: how many doses? add 'count' beside every = {d['every']!r:.40} (without it the schedule would be one dose)")
     duration = d.get("over", d.get("for"))
     return Dose(
         d["compound"], float(m["num"]), m["unit"], d["route"],
