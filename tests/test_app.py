@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -109,6 +110,28 @@ def _gain24(regimen: list[str], **kw) -> str:
     return f"{simulator.simulate(regimen, species='mouse', hours=72, **kw).spine_gain(24):+.2f} %"
 
 
+DEVELOPER_WORDS = re.compile(r"\bissues?\b|\bitems?\b|calibrate\.py|\bCI\b|README|scripts/", re.I)
+
+
+def test_classroom_text_is_written_for_students():
+    """What students read (the panels, the questions, the catalogue's names, the plot titles) names no issue, item,
+    script or CI run: those belong to the developers' README."""
+    from simulator.classroom import _view
+    from simulator.classroom._catalogue import load_catalogue
+    from simulator.classroom._questions import load_questions
+    from simulator.classroom._text import limits_html, panel_text, stages_html
+
+    cat = load_catalogue()
+    texts = [limits_html(), stages_html(), *_view.STAGE_TITLES.values(), *cat.conditions.values(),
+             *(c.display for c in cat.compounds.values())]
+    for q in load_questions(cat):
+        texts += [q.prompt, q.explain, *q.labels.values(), *(label for label, _ in q.options)]
+    panels = panel_text()
+    assert len(panels["limits"]["items"]) >= 5 and len(panels["stages"]["items"]) >= 8
+    bad = [(DEVELOPER_WORDS.search(t).group(0), t[:80]) for t in texts if DEVELOPER_WORDS.search(t)]
+    assert not bad, bad
+
+
 def test_cli_app_refuses_a_busy_port_in_one_line():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -193,9 +216,9 @@ def test_live_app_matches_simulate_and_teaches(browser, app_url):
     assert _text(page, ".said") == "less"
     assert _text(page, ".agree") == ("yes" if expect == "less" else "no")
 
-    # the stage panel and the limits panel are there, and the limits come from the README
+    # the stage panel and the limits panel are there, in the classroom's own words (text.toml)
     page.locator(".bk-tab", has_text="What the model cannot tell you").first.click()
-    assert "calibrated on rodent" in page.locator("ul.limits").first.inner_text()
+    assert "tuned on mice and rats" in page.locator("ul.limits").first.inner_text()
     page.locator(".bk-tab", has_text="Predict, then reveal").first.click()
 
     page.locator(".pl-dose select").select_option(label="10 mg/kg (typical)")
