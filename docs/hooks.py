@@ -2,14 +2,22 @@
 
 `<!-- plasticity:show-model -->` in a page becomes the text view of the drug-free model
 (`simulator.show_model()`): every state's ODE, assignment and parameter with its value.
+`<!-- plasticity:units -->` becomes the tables of units, time-course columns and sweep metrics
+(`simulator.model.glossary`).
 """
 
 from __future__ import annotations
 
 MARKER = "<!-- plasticity:show-model -->"
+UNITS_MARKER = "<!-- plasticity:units -->"
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001 - MkDocs hook signature
+    if UNITS_MARKER in markdown:
+        import simulator
+        from simulator.model.glossary import glossary_markdown
+
+        markdown = markdown.replace(UNITS_MARKER, glossary_markdown(simulator.load_library()))
     if MARKER not in markdown:
         return markdown
     import simulator

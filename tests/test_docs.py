@@ -15,7 +15,7 @@ import simulator
 import simulator.teaching
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ("regimens", "sweeps", "analysis", "sbml", "validation", "performance", "errors", "equations", "api")
+PAGES = ("regimens", "sweeps", "analysis", "parameters-and-units", "adding-a-compound", "sbml", "validation", "performance", "errors", "equations", "api")
 
 
 def _public_objects():

@@ -4,6 +4,7 @@ notebook views, compounds defined from Python."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -254,3 +255,42 @@ def test_a_compound_from_python_is_checked_as_strictly_as_a_file(change, message
     change(data)
     with pytest.raises(simulator.PlasticityError, match=message):
         simulator.add_compound(data)
+
+
+# ------------------------------------------------------------------------------------------ the docs pages
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_units_page_names_every_column_and_metric_with_the_unit_runs_report():
+    from simulator.analysis.metrics import METRICS
+    from simulator.model.glossary import describe, glossary_markdown, metric_definition
+
+    lib = simulator.load_library()
+    runs = [simulator.simulate(["ketamine 10 mg/kg ip", "psilocybin 1 mg/kg ip"], hours=2),
+            simulator.simulate("lsd 10 nM bath for 15 min", species="culture", hours=1)]
+    for run in runs:
+        for column, unit in run.units.items():
+            named = describe(column, lib)
+            assert named is not None, f"docs/parameters-and-units.md does not name column {column!r}"
+            assert named[0] == unit, (column, named[0], unit)
+    for name in METRICS:
+        assert metric_definition(name) is not None, f"no definition of sweep metric {name!r}"
+    assert metric_definition("glutamate_auc")[0] == "fold·h" and metric_definition("mtorc1_time_above_h")[0] == "h"
+    page = glossary_markdown(lib)
+    assert all(f"`{name}`" in page for name in lib.pathway.readouts)
+    assert "<!-- plasticity:units -->" in (DOCS / "parameters-and-units.md").read_text()  # where the hook puts the tables
+
+
+def test_the_python_example_of_adding_a_compound_runs():
+    page = (DOCS / "adding-a-compound.md").read_text()
+    code = page.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(compile(code, "docs/adding-a-compound.md", "exec"), scope)  # noqa: S102 - our own docs page
+    assert scope["result"].peak("example_blocker_brain_nM")[0] > 0
+    assert scope["run"].provenance["model_hash"] == scope["faster"].hash != scope["lib"].hash
+    assert "example_blocker" in scope["faster"].compounds  # the replacement kept the compound added before
+    toml = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    from simulator.model.files import parse_toml
+
+    assert simulator.add_compound(parse_toml(toml.encode(), "page")).compound("exb-1").pk["mouse"].params == \
+        scope["lib"].compound("exb-1").pk["mouse"].params  # the file and the dict say the same

@@ -113,3 +113,17 @@ METRICS = (
     "glutamate_peak_fold", "glutamate_peak_h", "glutamate_auc", "glutamate_time_above_h",
     "mtorc1_peak_fold", "mtorc1_peak_h", "mtorc1_auc", "mtorc1_time_above_h", "hallucinogenic_exposure",
 )
+
+# each metric of standard_metrics: (name pattern, unit, definition); docs/parameters-and-units.md is generated from it
+METRIC_DEFINITIONS = (
+    ("spine_gain_<N>h_pct", "%", "spine density against the vehicle run at N h (24, 48 and 72, where simulated): "
+     "100 x (dosed - vehicle) / vehicle"),
+    ("<readout>_peak_fold", "fold", "highest value of the readout (glutamate, mtorc1) over the run, as fold over its drug-free baseline"),
+    ("<readout>_peak_h", "h", "time of that highest value"),
+    ("<readout>_auc", "fold·h", "signed area between the readout and the vehicle run's level at t = 0, over t >= 0 (trapezoids on "
+     "the output grid): negative where the readout falls below vehicle, as glutamate does at anaesthetic doses"),
+    ("<readout>_time_above_h", "h", "hours (on the output grid, t >= 0) during which the readout is more than 5% above the vehicle "
+     "run's level at t = 0"),
+    ("hallucinogenic_exposure", "h", "area under hallucinogenic_signal (0..1, dimensionless) over t >= 0: hours-equivalent of "
+     "full hallucinogenic 5-HT2A engagement"),
+)

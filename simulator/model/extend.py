@@ -43,9 +43,11 @@ def compound_id(name: str) -> str:
 def compound_data(name: str, *, library: Library | None = None) -> dict:
     """The tables of a compound's file as a dict (a fresh copy to edit and pass to `add_compound`).
 
-    >>> data = simulator.compound_data("ketamine")
-    >>> data["pk"]["mouse"]["clearance"]["value"] = 8.0
-    >>> lib = simulator.add_compound(data)
+    ```python
+    data = simulator.compound_data("ketamine")
+    data["pk"]["mouse"]["clearance"]["value"] = 8.0
+    lib = simulator.add_compound(data)
+    ```
     """
     lib = library or load_library()
     c = lib.compound(name)
