@@ -8,7 +8,7 @@ Run from the repository root:
 
 The objective is `simulator.validate()` itself, so the fit and `plasticity validate` can never
 disagree about a target: one residual per calibration-set target (models/validation.toml `set`)
-of literature.md section 10 that a parameter of the loop can move (items 4-18; the PK items belong
+of docs/validation/literature.md section 10 that a parameter of the loop can move (items 4-18; the PK items belong
 to the compound files); the prediction set is never evaluated here, zero inside the
 accepted range and the distance outside it in units of the range width, (R) targets weighted 1
 and (C) targets 0.5, with a margin of 5% of each range so no target is left on an edge. Only

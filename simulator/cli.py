@@ -484,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     swp.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://host:8786")
     swp.set_defaults(func=_sweep_cmd)
-    val = sub.add_parser("validate", help="run the literature validation targets (literature.md section 10) and report pass/miss")
+    val = sub.add_parser("validate", help="run the validation targets (models/validation.toml) and report pass/miss")
     val.add_argument("--ids", nargs="+", metavar="ID", help="only these targets (an id such as 15a, or an item number such as 15)")
     val.add_argument("--report", metavar="DIR", help="write DIR/validation.md and DIR/validation.png")
     val.add_argument("--strict", action="store_true", help="exit 1 when an (R) target misses")

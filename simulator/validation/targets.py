@@ -1,4 +1,4 @@
-"""Validation against literature.md section 10: targets as data (models/validation.toml), observation models, validate()."""
+"""Validation against the evidence base (docs/validation/literature.md): targets as data (models/validation.toml), observation models, validate()."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ FILE = "validation.toml"
 CONFIDENCE = ("R", "C")
 SKIP_KINDS = {"out_of_scope": "out of scope", "unavailable": "not run"}
 SETS = ("calibration", "prediction")  # fitted by scripts/calibrate.py, or never seen by it
+READINGS = ("digitised", "read", "recalled")  # how a target's number was taken from its paper (models/validation.toml header)
+CURVE_COMPARE = ("fold", "fold_vehicle", "pct_vehicle", "fraction_of_peak_excess")
 TIME_UNITS = {"h": 1.0, "min": 60.0, "d": 1.0 / 24.0}
 CONC_UNITS = {"nM": 1.0, "uM": 1e-3}
 EXPERIMENT_KEYS = {"regimen", "species", "hours", "step_min", "genotype", "cut", "scale", "clamp", "params", "condition"}
-TARGET_KEYS = {"id", "item", "set", "title", "confidence", "kind", "experiment", "reference", "range", "expected", "unit", "source", "note", "reason", "factor"}
-COLUMNS = ["id", "item", "set", "title", "confidence", "expected", "simulated", "low", "high", "unit", "status", "source", "note"]
+TARGET_KEYS = {"id", "item", "set", "title", "confidence", "kind", "experiment", "reference", "range", "expected", "unit", "source", "note", "reason", "factor",
+               "paper", "reading"}
+COLUMNS = ["id", "item", "set", "title", "confidence", "expected", "simulated", "low", "high", "unit", "status", "source", "note", "paper"]
 
 
 # ------------------------------------------------------------------------------------------ observation models on arrays
@@ -149,6 +152,30 @@ def ec50(concentrations, responses, level: float | None = None) -> float:
     return float(math.exp(math.log(c[j - 1]) + f * (math.log(c[j]) - math.log(c[j - 1]))))
 
 
+def curve_fraction(t, x, times, values, errors, error_factor: float = 1.0, vehicle=None, compare: str = "fold") -> float:
+    """Fraction of a measured curve's points that the simulated readout meets within error_factor x their error bar.
+
+    compare: "fold" (x itself), "fold_vehicle" (x / vehicle), "pct_vehicle" (100 (x - vehicle) / vehicle),
+    "fraction_of_peak_excess" ((x - x(0)) / (max x - x(0)), for curves published as a fraction of their peak).
+    """
+    t, x = np.asarray(t, float), np.asarray(x, float)
+    if compare in ("fold_vehicle", "pct_vehicle"):
+        if vehicle is None:
+            raise PlasticityError(f"curve compare {compare!r} needs the vehicle run")
+        v = np.asarray(vehicle, float)
+        x = x / v if compare == "fold_vehicle" else 100.0 * (x - v) / v
+    elif compare == "fraction_of_peak_excess":
+        span = float(np.max(x) - x[0])
+        if span <= 0:
+            return 0.0
+        x = (x - x[0]) / span
+    elif compare != "fold":
+        raise PlasticityError(f"unknown curve compare {compare!r}; expected one of {', '.join(CURVE_COMPARE)}")
+    sim = np.interp(np.asarray(times, float), t, x)
+    ok = np.abs(sim - np.asarray(values, float)) <= float(error_factor) * np.asarray(errors, float) + 1e-12
+    return float(np.mean(ok))
+
+
 # ------------------------------------------------------------------------------------------ targets as data
 @dataclass(frozen=True)
 class Experiment:
@@ -193,6 +220,8 @@ class Target:
     reason: str = ""
     options: dict = field(default_factory=dict)
     set: str = "calibration"
+    paper: str = ""
+    reading: str = ""
 
 
 def _experiment(name: str, e: object) -> Experiment:
@@ -237,9 +266,11 @@ KIND_KEYS: dict[str, set[str]] = {
     "ratio_to_reference": {"metric"},
     "less_than": {"metric", "reference"},
     "difference": {"metric", "reference"},
+    "curve": {"column", "times_h", "values", "errors"},
 }
 OPTION_KEYS = {"column", "at_h", "window", "stat", "baseline", "threshold", "threshold_fraction", "from_h", "compound", "where",
-               "concentrations", "level", "metric", "reference_metric", "kind", "reference"}
+               "concentrations", "level", "metric", "reference_metric", "kind", "reference", "times_h", "values", "errors", "compare",
+               "error_factor"}
 STATS = ("max_abs", "max", "min", "mean")
 
 
@@ -260,6 +291,16 @@ def _check_metric(spec: object, where: str, top: bool = False) -> None:
         raise ModelFileError(FILE, f"{where}.stat", f"expected one of {STATS + ('peak',)}, got {spec['stat']!r}")
     if "window" in spec and not (isinstance(spec["window"], list) and len(spec["window"]) == 2):
         raise ModelFileError(FILE, f"{where}.window", f"expected [start_h, end_h], got {spec['window']!r}")
+    if kind == "curve":
+        pts = [spec.get(k) for k in ("times_h", "values", "errors")]
+        if not all(isinstance(p, list) and p and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in p) for p in pts):
+            raise ModelFileError(FILE, f"{where}.times_h", "a curve needs non-empty lists of numbers times_h, values and errors")
+        if len({len(p) for p in pts}) != 1:
+            raise ModelFileError(FILE, f"{where}.values", f"times_h, values and errors differ in length ({', '.join(str(len(p)) for p in pts)})")
+        if any(e < 0 for e in pts[2]):
+            raise ModelFileError(FILE, f"{where}.errors", "error bars must be >= 0")
+        if spec.get("compare", "fold") not in CURVE_COMPARE:
+            raise ModelFileError(FILE, f"{where}.compare", f"expected one of {', '.join(CURVE_COMPARE)}, got {spec.get('compare')!r}")
     for sub in ("metric", "reference_metric"):
         if sub in spec:
             _check_metric(spec[sub], f"{where}.{sub}")
@@ -274,6 +315,10 @@ def _target(i: int, row: object, experiments: Mapping[str, Experiment]) -> Targe
             raise ModelFileError(FILE, f"{where}.{req}", "missing")
     if row["confidence"] not in CONFIDENCE:
         raise ModelFileError(FILE, f"{where}.confidence", f"expected 'R' or 'C', got {row['confidence']!r}")
+    if "reading" in row and row["reading"] not in READINGS:
+        raise ModelFileError(FILE, f"{where}.reading", f"expected one of {', '.join(READINGS)}, got {row['reading']!r}")
+    if "paper" in row and not (isinstance(row["paper"], str) and row["paper"].strip()):
+        raise ModelFileError(FILE, f"{where}.paper", f"expected a paper key such as 'Li 2010', got {row['paper']!r}")
     if row.get("set", "calibration") not in SETS:
         raise ModelFileError(FILE, f"{where}.set", f"expected one of {', '.join(SETS)}, got {row.get('set')!r}")
     kind = row["kind"]
@@ -309,7 +354,8 @@ def _target(i: int, row: object, experiments: Mapping[str, Experiment]) -> Targe
             raise ModelFileError(FILE, f"{where}.unit", f"a concentration needs one of {sorted(CONC_UNITS)}, got {unit!r}")
     return Target(str(row["id"]), int(row["item"]), str(row["title"]), row["confidence"], kind, str(row["expected"]), str(row["source"]),
                   str(row.get("unit", "")), low, high, row.get("experiment"), row.get("reference"), str(row.get("note", "")),
-                  str(row.get("reason", "")), {**opts, "factor": row.get("factor", 1.0)}, str(row.get("set", "calibration")))
+                  str(row.get("reason", "")), {**opts, "factor": row.get("factor", 1.0)}, str(row.get("set", "calibration")),
+                  str(row.get("paper", "")), str(row.get("reading", "")))
 
 
 def load_targets(path: str | Path | None = None) -> tuple[list[Target], dict[str, Experiment]]:
@@ -408,6 +454,10 @@ def observe(spec: Mapping, exp: str, runner, unit: str = "") -> float:
         x = _col(tc, f"{spec['compound']}_{spec.get('where', 'plasma')}_nM") * runner.molar_mass(spec["compound"]) / 1000.0
         return value_at(tc["time_h"], x, spec["at_h"]) if "at_h" in spec else peak(tc["time_h"], x, win)
     tc = runner.run(exp)
+    if kind == "curve":
+        veh = _col(runner.vehicle(exp), col) if spec.get("compare") in ("fold_vehicle", "pct_vehicle") else None
+        return curve_fraction(tc["time_h"], _col(tc, col), spec["times_h"], spec["values"], spec["errors"], spec.get("error_factor", 1.0), veh,
+                              spec.get("compare", "fold"))
     if kind == "preexisting_elimination_change_pct":
         t, run = preexisting_elimination(tc, float(win[0]))
         _, veh = preexisting_elimination(runner.vehicle(exp), float(win[0]))
@@ -511,7 +561,7 @@ def validate(ids: Iterable[str] | None = None, *, params: Mapping[str, float] | 
             except PlasticityError as exc:
                 status, note = "not run", f"not run: {exc}"
         rows.append({"id": t.id, "item": t.item, "set": t.set, "title": t.title, "confidence": t.confidence, "expected": t.expected, "simulated": sim,
-                     "low": t.low, "high": t.high, "unit": t.unit, "status": status, "source": t.source, "note": note})
+                     "low": t.low, "high": t.high, "unit": t.unit, "status": status, "source": t.source, "note": note, "paper": t.paper})
     if _details is not None:
         _details["runner"] = runner
     return pd.DataFrame(rows, columns=COLUMNS)
