@@ -57,6 +57,36 @@ def test_evidence_base_size_and_sources():
     assert len(judged) >= 0.9 * len(targets)  # most targets are judgeable, not "unavailable" or "out of scope"
 
 
+def test_split_is_by_whole_paper_and_reproducible():
+    """The split: >= 35% of papers and of targets in the prediction set, by whole paper, and the committed sets are what
+    scripts/split_evidence.py draws again from its record (seed 20261207)."""
+    split = _split_script()
+    record = split.load_record()
+    assert record["seed"] == 20261207 and record["date"] == "2026-12-07"
+    chosen = split.redo(record)
+    assert chosen == list(record["prediction"])
+    counts = dict(record["papers"])
+    assert len(chosen) >= 0.35 * len(counts)
+    assert sum(counts[p] for p in chosen) >= 0.35 * sum(counts.values())
+    targets, _ = V.load_targets()
+    for t in targets:
+        assert t.set == ("prediction" if t.paper in chosen else "calibration"), t.id
+    for paper in {t.paper for t in targets}:
+        assert len({t.set for t in targets if t.paper == paper}) == 1, paper
+    pred = sum(t.set == "prediction" for t in targets)
+    assert pred >= 0.35 * len(targets)
+    assert split.main([]) == 0
+
+
+def test_split_draw_is_seeded():
+    split = _split_script()
+    counts = {f"Author {i} 20{i:02d}": 1 + i % 4 for i in range(40)}
+    a, order = split.draw(counts, seed=1)
+    assert (a, order) == split.draw(counts, seed=1) and a == order[: len(a)]
+    assert len(a) >= 14 and sum(counts[p] for p in a) >= 0.35 * sum(counts.values())
+    assert split.draw(counts, seed=2)[1] != order
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     p = tmp_path / "validation.toml"
     p.write_text('[experiments.e]\nregimen = []\nspecies = "mouse"\nhours = 1\n\n' + text)
