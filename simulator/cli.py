@@ -32,38 +32,6 @@ dose grammar: <compound> <amount> <unit> <route> [at T] [over T] [every T | dail
 
 CONDITION_HELP = "none | chronic_stress | chronic_corticosterone (models/conditions.toml); start from that condition's steady state"
 
-def _parse_scale(items: list[str]) -> dict[str, float]:
-    out = {}
-    for item in items:
-        m = re.match(r"^\s*([A-Za-z_][\w]*)\s*=\s*(\S+)\s*$", item)
-        if not m:
-            raise PlasticityError(f"--scale: expected NODE=FACTOR such as trkb=0.5, got {item!r}")
-        try:
-            out[m[1]] = float(m[2])
-        except ValueError:
-            raise PlasticityError(f"--scale: factor {m[2]!r} for {m[1]} is not a number") from None
-    return out
-
-
-def _parse_clamp(items: list[str]) -> list:
-    from .model.compose import Clamp
-    from .model.regimen import parse_time
-
-    out = []
-    for item in items:
-        m = re.match(r"^\s*([A-Za-z_]\w*)\s*=\s*(\S+)(?:\s+from\s+(.+?))?(?:\s+to\s+(.+?))?\s*$", item)
-        if not m:
-            raise PlasticityError(f"--clamp: expected 'NODE=LEVEL [from T] [to T]' such as 'mtorc1=0 from 2 h to 6 h', got {item!r}")
-        try:
-            level = float(m[2])
-        except ValueError:
-            raise PlasticityError(f"--clamp: level {m[2]!r} for {m[1]} is not a number (a fraction of baseline, 0 = full block)") from None
-        start = parse_time(m[3], "--clamp from") if m[3] else -math.inf
-        end = parse_time(m[4], "--clamp to") if m[4] else math.inf
-        out.append(Clamp(m[1], level, start, end))
-    return out
-
-
 DEFAULT_HOURS = 72.0
 AFTER_LAST_DOSE_H = 72.0  # an automatic --hours follows the last administration this long
 
@@ -111,6 +79,7 @@ def _vs_regimen(text: str) -> list[str]:
 
 def _simulate(args: argparse.Namespace) -> int:
     from ._simulate import simulate
+    from .model.interventions import parse_clamp, parse_scale
     from .model.regimen import Regimen
 
     doses = list(args.dose or [])
@@ -128,7 +97,7 @@ def _simulate(args: argparse.Namespace) -> int:
         if why:
             print(f"note: no --hours given; simulating to {hours:g} h ({why}). Set --hours to choose.", file=sys.stderr)
     opts = dict(species=args.species, hours=hours, params=dict(_parse_param(p) for p in args.param or []), genotype=args.genotype,
-                cut=args.cut or (), scale=_parse_scale(args.scale or []), clamp=_parse_clamp(args.clamp or []), condition=args.condition)
+                cut=args.cut or (), scale=parse_scale(args.scale or []), clamp=parse_clamp(args.clamp or []), condition=args.condition)
     results = {name: simulate(regimen, **opts) for name, regimen in runs.items()}
     for name, result in results.items():
         print(f"{name} | species {result.provenance['species']} | genotype {result.provenance['genotype']}"
@@ -201,13 +170,14 @@ def _compounds(args: argparse.Namespace) -> int:
 
 def _model_options(args: argparse.Namespace) -> tuple[list, dict]:
     """Regimen and setup() keywords from the shared model options of export and show-model."""
+    from .model.interventions import parse_clamp, parse_scale
     from .model.regimen import Regimen
 
     doses = list(args.dose or [])
     if args.regimen:
         doses.extend(Regimen.from_toml(args.regimen).doses)
     opts = dict(species=args.species, params=dict(_parse_param(p) for p in args.param or []), genotype=args.genotype,
-                cut=args.cut or (), scale=_parse_scale(args.scale or []), clamp=_parse_clamp(args.clamp or []), condition=args.condition)
+                cut=args.cut or (), scale=parse_scale(args.scale or []), clamp=parse_clamp(args.clamp or []), condition=args.condition)
     return doses, opts
 
 

@@ -143,7 +143,7 @@ class Catalogue:
 
     def simulate_kwargs(self, s: Setting) -> dict:
         """Everything `simulator.simulate` is called with for a setting."""
-        from ..cli import _parse_clamp
+        from ..model.interventions import parse_clamp
 
         for c in s.cuts:
             if c not in FEEDBACK:
@@ -154,7 +154,7 @@ class Catalogue:
             raise UnknownNameError("condition", s.condition, self.conditions)
         kw: dict = {"species": s.species, "hours": HOURS, "genotype": s.genotype, "cut": list(s.cuts), "condition": s.condition}
         if s.clamp:
-            kw["clamp"] = _parse_clamp([s.clamp])
+            kw["clamp"] = parse_clamp([s.clamp])
         return {"regimen": self.regimen(s), **kw}
 
     def describe(self, s: Setting) -> str:

@@ -391,8 +391,8 @@ class Runner:
 
     def result(self, name: str, c: float | None = None, vehicle: bool = False):
         from .._simulate import simulate
-        from ..cli import _parse_clamp
         from ..model.compose import Clamp
+        from ..model.interventions import parse_clamp
 
         e = self.experiments[name]
         key = e.key(c, vehicle) + json.dumps(self.params, sort_keys=True)
@@ -400,7 +400,7 @@ class Runner:
             if "{c}" in "".join(e.regimen) and c is None and not vehicle:
                 raise PlasticityError(f"experiment '{name}' is a concentration series; only an ec50 observation can use it")
             regimen = [] if vehicle else [d.replace("{c}", f"{c:g}") if c is not None else d for d in e.regimen]
-            clamp: list[Clamp] = _parse_clamp(list(e.clamp))
+            clamp: list[Clamp] = parse_clamp(list(e.clamp))
             times = np.round(np.arange(0.0, e.hours + 1e-9, e.step_min / 60.0), 10)
             try:
                 self.cache[key] = simulate(regimen, species=e.species, hours=e.hours, params={**dict(e.params), **self.params}, times=times,
