@@ -71,7 +71,7 @@ def numba_threads(n: int) -> None:
 
 WARM_LOAD = """
 import time; t = time.perf_counter()
-from simulator import _native; from simulator._simulate import setup
+from simulator.engine import native as _native; from simulator._simulate import setup
 s = setup(["ketamine 10 mg/kg ip"]); t1 = time.perf_counter(); _native.kernel(s.compiled)
 print(time.perf_counter() - t1)
 """

@@ -16,7 +16,8 @@ from ._errors import PlasticityError, RegimenError, SimulationError, UnknownName
 from ._io import write_table
 from ._limits import MAX_FACTOR, MAX_OUTPUT_ROWS, MAX_OVERRIDE, MAX_SPAN_H, MIN_DURATION_H, MIN_RATE
 from .engine.codegen import Compiled, compile_model
-from .engine.scipy_path import AnswerCheckError, Tolerances, check_answer, check_times, floor, integrate, param_vector, prepare, refined
+from .engine.scipy_path import AnswerCheckError, Tolerances, check_answer, check_times, floor, param_vector, prepare, refined
+from .engine.single import integrate
 from .model.compose import Clamp, FlatModel, Interventions, compose
 from .model.files import Library, load_library
 from .model.regimen import Dose, Regimen, check_time
@@ -271,7 +272,7 @@ def simulate(
     own = model is None  # the built-in model's states and readouts are non-negative by construction; an import's need not be
 
     def run(tol: Tolerances) -> Result:
-        y, p_t = integrate(s.compiled, s.flat.events, s.p, s.y0, full, tol, with_inputs=True, check=own)
+        y, p_t = integrate(s.compiled, s.flat.events, s.p, s.y0, full, tol, check=own)
         if full is not grid:
             y, p_t = y[:, 1:], p_t[:, 1:]
         return Result._build(s, grid, y, tol, hours, p_t, check=own)

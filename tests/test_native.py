@@ -119,14 +119,15 @@ def test_threads_do_not_change_results(ket):
 
 
 def test_compiled_functions_match_the_generated_source(ket):
-    mod = _native.kernel(ket.compiled)
+    mod, md = _native.kernel(ket.compiled), _native.model_arg(ket.compiled)
     rng = np.random.default_rng(0)
     for _ in range(5):
         y = ket.y0 * rng.uniform(0.5, 2.0, ket.y0.size) + rng.uniform(0, 10, ket.y0.size)
-        f = mod.rhs_into(0.0, y, ket.p, np.empty_like(y))
+        f = np.empty_like(y)
+        mod.rhs_into(md, mod.scratch(md), 0.0, y, ket.p, f)
         np.testing.assert_allclose(f, ket.compiled.rhs(0.0, y, ket.p), rtol=1e-12, atol=1e-12)
         J = np.zeros((y.size, y.size))
-        mod.jac_into(0.0, y, ket.p, J)
+        mod.jac_into(md, mod.scratch(md), 0.0, y, ket.p, J)
         np.testing.assert_allclose(J, ket.compiled.jac(0.0, y, ket.p), rtol=1e-12, atol=1e-12)
 
 

@@ -9,7 +9,7 @@ their derivatives use `dpow(x, m)`, which is 0 where pos(x) is flat (x < 0) inst
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -175,6 +175,7 @@ class Compiled:
     init_into: object
     jac_pattern: np.ndarray
     key: str
+    exprs: tuple = field(default=(), repr=False)  # (rhs, Jacobian entries, their (row, column)) over y_i, p_j, t: for `tape`
 
     @property
     def n_states(self) -> int:
@@ -208,7 +209,7 @@ def _compile_cached(key: tuple, carry: Carry) -> Compiled:
     ren = _rename(flat)
     odes_r = [e.xreplace(ren) for e in odes]
     ys = [sp.Symbol(f"y_{i}") for i in range(len(flat.states))]
-    jac_entries, jac_targets = [], []
+    jac_entries, jac_targets, jac_index = [], [], []
     pattern = np.zeros((len(ys), len(ys)), dtype=bool)
     for i, f in enumerate(odes_r):
         syms = f.free_symbols
@@ -218,6 +219,7 @@ def _compile_cached(key: tuple, carry: Carry) -> Compiled:
                 if d != 0:
                     jac_entries.append(d)
                     jac_targets.append(f"out[{i}, {j}]")
+                    jac_index.append((i, j))
                     pattern[i, j] = True
     readouts = [e.xreplace(done).xreplace(ren) for _, e, _ in flat.readouts]
     inits = [e.xreplace(done).xreplace(ren) for e in flat.initial]
@@ -244,4 +246,5 @@ def _compile_cached(key: tuple, carry: Carry) -> Compiled:
         namespace["init_into"],
         pattern,
         hashlib.sha1(src.encode()).hexdigest()[:12],
+        (odes_r, jac_entries, jac_index),
     )

@@ -1,8 +1,8 @@
-"""A stiff integrator for one member at a time: variable-order BDF (NDF), compiled by numba with the model.
+"""A stiff integrator for one member at a time: variable-order BDF (NDF), compiled by numba.
 
-This file is not imported as a module: `_native` appends its text (from the marker line on) to the
-model's generated right-hand side, Jacobian and LU index arrays and writes them into one module
-file in the user cache, so numba caches the machine code on disk keyed by the model's structure.
+This file is not imported as a module: `native` appends its text (from the marker line on) to the
+model functions (the tape interpreter, or a model's own generated code) and writes them into one
+module file in the user cache, so numba caches the machine code on disk.
 The code above the marker only makes this file readable and lintable on its own.
 
 The method is the numerical differentiation formulas of Shampine & Reichelt (1997, the MATLAB
@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Replaced in the compiled module by the model's generated functions: right-hand side, Jacobian, and the
-# sparse LU factorization and solve of I - cJ unrolled over its fill pattern (_native.lu_source).
-rhs_into = jac_into = factor_sparse = solve_sparse = None
+# Defined in the compiled module by the model functions: the tape interpreter (`interpreter.py`), or a model's
+# generated right-hand side, Jacobian and unrolled sparse LU (`native.lu_source`). `md` is the model argument
+# they take (the tape's arrays), `reg` the member's scratch registers from `scratch(md)`.
+scratch = rhs_into = jac_into = factor_sparse = solve_sparse = None
 
 # ---- kernel (everything below this line is compiled together with the model) ----
 OK = 0
@@ -185,7 +186,7 @@ def first_step(y, f, span, rtol, atol):
 
 
 @njit(cache=True)
-def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, floor, max_steps, out):
+def member(md, y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, floor, max_steps, out):
     """Integrate one member over `times` applying its events; fills out (n, len(times)); returns a status code.
 
     `floor`: the least value a state may show (-1000 x atol; -inf for a model whose states may be negative).
@@ -210,6 +211,7 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, floor, max_ste
     # >= 1e-3 (CVODE's test is looser still). Shrinking it with sqrt(rtol) as SciPy does below that only added
     # iterations: against an rtol 1e-11 reference, 72 h ketamine members were as accurate and 16% faster.
     newton_tol = 0.03
+    reg = scratch(md)
     jac = np.zeros((n, n))
     a = np.zeros((n, n))
     piv = np.zeros(n, dtype=np.int64)
@@ -228,14 +230,14 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, floor, max_ste
         stop = t_end
         if e < ne and evt[order_ev[e]] < t_end:
             stop = evt[order_ev[e]]
-        rhs_into(t, y, p, f)
+        rhs_into(md, reg, t, y, p, f)
         h = first_step(y, f, stop - t, rtol, atol)
         D[:, :] = 0.0
         D[0] = y
         D[1] = f * h
         order = 1
         n_equal = 0
-        jac_into(t, y, p, jac)
+        jac_into(md, reg, t, y, p, jac)
         fresh_jac = True
         crate = 1.0
         lu_ok = False
@@ -277,7 +279,7 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, floor, max_ste
                 converged = False
                 while True:
                     if not lu_ok:
-                        dense = not factor_sparse(a, jac, c)
+                        dense = not factor_sparse(md, a, jac, c)
                         if dense and not factor_dense(a, jac, c, piv):
                             break
                         lu_ok = True
@@ -288,7 +290,7 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, floor, max_ste
                         d[i] = 0.0
                     for k in range(NEWTON_MAXITER):
                         n_iter = k + 1
-                        rhs_into(t_new, y_new, p, f)
+                        rhs_into(md, reg, t_new, y_new, p, f)
                         finite = True
                         for i in range(n):
                             if not np.isfinite(f[i]):
@@ -299,7 +301,7 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, floor, max_ste
                         if dense:
                             solve_dense(a, piv, dy)
                         else:
-                            solve_sparse(a, dy)
+                            solve_sparse(md, a, dy)
                         dy_norm = rms(dy, wt)
                         rate = dy_norm / dy_norm_old if dy_norm_old > 0.0 else -1.0
                         if rate >= 0.0 and (rate >= 1.0 or rate ** (NEWTON_MAXITER - k) / (1.0 - rate) * dy_norm > newton_tol):
@@ -321,7 +323,7 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, floor, max_ste
                         dy_norm_old = dy_norm
                     if converged or current_jac:
                         break
-                    jac_into(t_new, y_pred, p, jac)
+                    jac_into(md, reg, t_new, y_pred, p, jac)
                     current_jac = True
                     crate = 1.0
                     lu_ok = False
@@ -344,7 +346,7 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, floor, max_ste
                         # the differences carry a kink of the right-hand side (a threshold switching on or off),
                         # so a smaller step cannot pass the test at this order: restart at order 1 from y, as
                         # CVODE does after repeated error-test failures
-                        rhs_into(t, y, p, f)
+                        rhs_into(md, reg, t, y, p, f)
                         D[:, :] = 0.0
                         D[0] = y
                         D[1] = f * h
@@ -432,16 +434,17 @@ def member(y, p, times, evt, eva, ev_kind, ev_target, rtol, atol, floor, max_ste
 
 
 @njit(cache=True)
-def steady(y, p, iters):
+def steady(md, y, p, iters):
     """Newton for the drug-free steady state from y (in place); True if it settled (finite, >= 0, small residual)."""
     n = y.size
+    reg = scratch(md)
     jac = np.zeros((n, n))
     a = np.empty((n, n))
     piv = np.zeros(n, dtype=np.int64)
     f = np.empty(n)
     for _ in range(iters):
-        rhs_into(0.0, y, p, f)
-        jac_into(0.0, y, p, jac)
+        rhs_into(md, reg, 0.0, y, p, f)
+        jac_into(md, reg, 0.0, y, p, jac)
         for i in range(n):
             for j in range(n):
                 a[i, j] = -jac[i, j]
@@ -455,7 +458,7 @@ def steady(y, p, iters):
                 small = False
         if small:
             break
-    rhs_into(0.0, y, p, f)
+    rhs_into(md, reg, 0.0, y, p, f)
     for i in range(n):
         if not (np.isfinite(y[i]) and abs(f[i]) < 1e-8 * max(abs(y[i]), 1e-6) and y[i] >= -1e-12):
             return False
@@ -465,14 +468,14 @@ def steady(y, p, iters):
 
 
 @njit(cache=True, nogil=True)
-def steady_all(Y, P, iters, OK_):
+def steady_all(md, Y, P, iters, OK_):
     """Drug-free steady states of all members (rows of Y, in place)."""
     for m in range(Y.shape[0]):
-        OK_[m] = steady(Y[m], P[m], iters)
+        OK_[m] = steady(md, Y[m], P[m], iters)
 
 
 @njit(cache=True, nogil=True)
-def run_serial(Y0, P, times, EVT, EVA, ev_kind, ev_target, rtol, atol, floor, max_steps, OUT, STATUS):
+def run_serial(md, Y0, P, times, EVT, EVA, ev_kind, ev_target, rtol, atol, floor, max_steps, OUT, STATUS):
     """All members in order; releases the GIL, so threads can run slices of members side by side."""
     for m in range(Y0.shape[0]):
-        STATUS[m] = member(Y0[m].copy(), P[m].copy(), times, EVT[m], EVA[m], ev_kind, ev_target, rtol, atol, floor, max_steps, OUT[m])
+        STATUS[m] = member(md, Y0[m].copy(), P[m].copy(), times, EVT[m], EVA[m], ev_kind, ev_target, rtol, atol, floor, max_steps, OUT[m])

@@ -1,0 +1,198 @@
+"""A model's right-hand side and Jacobian as a tape of register operations, run by one compiled interpreter.
+
+The generic kernel (`interpreter.py` + `kernel.py`) is compiled once per engine version; a model
+reaches it as arrays, so a new compound, species, condition, pretreatment or cut costs no compile.
+Registers: the states, the parameters, the time, the constants, then the temporaries of the tape.
+Each operation is a row (opcode, destination, a, b) of int64; `a` and `b` are registers (for IPOW
+`b` is the whole exponent itself). The sparse LU of I - cJ runs over index arrays of the fill pattern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from .codegen import DPow, PPow
+
+ADD, SUB, MUL, DIV, PPOW, DPOW, IPOW, LOG, EXP, NEG, SQRT = range(11)
+
+
+class UnsupportedExpression(ValueError):
+    """An expression the tape has no operation for (the generated-code path takes such a model)."""
+
+
+@dataclass(frozen=True)
+class Tape:
+    """The arrays the generic kernel runs; `args()` is what the kernel takes as its model argument."""
+
+    rhs_ops: np.ndarray
+    jac_ops: np.ndarray
+    registers: np.ndarray  # initial register file: constants filled in, the rest 0
+    rhs_out: np.ndarray  # register of each state's derivative
+    jac_out: np.ndarray  # (entries, 3): row, column, register
+    fill: np.ndarray  # (entries, 2) of the LU fill pattern
+    upper_ptr: np.ndarray
+    upper_idx: np.ndarray
+    below_ptr: np.ndarray
+    below_idx: np.ndarray
+    lower_ptr: np.ndarray
+    lower_idx: np.ndarray
+
+    def args(self) -> tuple:
+        return (self.rhs_ops, self.jac_ops, self.registers, self.rhs_out, self.jac_out, self.fill,
+                self.upper_ptr, self.upper_idx, self.below_ptr, self.below_idx, self.lower_ptr, self.lower_idx)
+
+
+class _Emitter:
+    """Writes sympy expressions as operations, one register per distinct subexpression."""
+
+    def __init__(self, names: dict[sp.Symbol, int], consts: dict[float, int], n_fixed: list[int]):
+        self.names = names  # symbols with a register: states, parameters, t, and CSE temporaries
+        self.consts = consts  # shared between the rhs and Jacobian tapes (one register file)
+        self.n_fixed = n_fixed  # [next free register], shared
+        self.ops: list[tuple[int, int, int, int]] = []
+        self.memo: dict[sp.Expr, int] = {}
+
+    def _new(self) -> int:
+        r = self.n_fixed[0]
+        self.n_fixed[0] += 1
+        return r
+
+    def const(self, v: float) -> int:
+        v = float(v)
+        if v not in self.consts:
+            self.consts[v] = self._new()
+        return self.consts[v]
+
+    def op(self, code: int, a: int, b: int = 0) -> int:
+        dst = self._new()
+        self.ops.append((code, dst, a, b))
+        return dst
+
+    def emit(self, e: sp.Expr) -> int:
+        if e in self.memo:
+            return self.memo[e]
+        r = self._emit(e)
+        self.memo[e] = r
+        return r
+
+    def _emit(self, e: sp.Expr) -> int:
+        if e.is_Symbol:
+            if e not in self.names:
+                raise UnsupportedExpression(f"symbol {e} has no register")
+            return self.names[e]
+        if e is sp.S.NaN:
+            return self.const(float("nan"))
+        if e.is_Number:
+            if not e.is_real:
+                raise UnsupportedExpression(f"number {e}")
+            return self.const(float(e))
+        if e.is_Add:
+            terms = list(e.args)
+            acc = self.emit(terms[0])
+            for t in terms[1:]:
+                c, rest = t.as_coeff_Mul()
+                if c.is_Number and c < 0:  # a - b rather than a + (-1) * b
+                    acc = self.op(SUB, acc, self.emit(-c * rest))
+                else:
+                    acc = self.op(ADD, acc, self.emit(t))
+            return acc
+        if e.is_Mul:
+            num, den = [], []
+            for f in e.args:
+                if f.is_Pow and f.exp.is_Integer and f.exp < 0:
+                    den.append(f.base if f.exp == -1 else f.base ** (-f.exp))
+                else:
+                    num.append(f)
+            neg = False
+            if num and num[0].is_Number and num[0] == -1:
+                neg, num = True, num[1:]
+            acc = self.emit(num[0]) if num else self.const(1.0)
+            for f in num[1:]:
+                acc = self.op(MUL, acc, self.emit(f))
+            if den:
+                d = self.emit(den[0])
+                for f in den[1:]:
+                    d = self.op(MUL, d, self.emit(f))
+                acc = self.op(DIV, acc, d)
+            return self.op(NEG, acc) if neg else acc
+        if e.is_Pow:
+            if not e.exp.is_Integer:
+                raise UnsupportedExpression(f"unprotected power {e}")
+            k = int(e.exp)
+            if k < 0:
+                return self.op(DIV, self.const(1.0), self.emit(e.base ** (-k)))
+            return self.op(IPOW, self.emit(e.base), k)
+        if isinstance(e, PPow):
+            x, n = e.args
+            if n == 0:
+                return self.const(1.0)
+            return self.op(PPOW, self.emit(x), self.emit(n))
+        if isinstance(e, DPow):
+            x, m = e.args
+            return self.op(DPOW, self.emit(x), self.emit(m))
+        if isinstance(e, sp.log) and len(e.args) == 1:
+            return self.op(LOG, self.emit(e.args[0]))
+        if isinstance(e, sp.exp):
+            return self.op(EXP, self.emit(e.args[0]))
+        raise UnsupportedExpression(f"{type(e).__name__}: {e}")
+
+
+def fill_pattern(pattern: np.ndarray) -> np.ndarray:
+    """Entries of a no-pivoting LU of I - cJ: J's structure, the diagonal, and the fill-in."""
+    n = pattern.shape[0]
+    s = np.asarray(pattern, dtype=bool) | np.eye(n, dtype=bool)
+    for k in range(n):
+        rows = [i for i in range(k + 1, n) if s[i, k]]
+        cols = [j for j in range(k + 1, n) if s[k, j]]
+        for i in rows:
+            s[i, cols] = True
+    return s
+
+
+def _csr(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    ptr = np.zeros(len(lists) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(x) for x in lists])
+    idx = np.array([j for x in lists for j in x], dtype=np.int64)
+    return ptr, idx
+
+
+def _section(em: _Emitter, exprs: list[sp.Expr]) -> tuple[np.ndarray, list[int]]:
+    """Emit `exprs` (shared subtrees once, by the emitter's memo), ordered for the interpreter's branch predictor."""
+    outs = [em.emit(e) for e in exprs]
+    return _scheduled(np.array(em.ops, dtype=np.int64).reshape(-1, 4)), outs
+
+
+def _scheduled(ops: np.ndarray) -> np.ndarray:
+    """The ops sorted by (dependency level, opcode): each register is written once, so ops of one level may run in
+    any order, and runs of one opcode let the interpreter's branch be predicted (it cost most of an op's time)."""
+    level: dict[int, int] = {}
+    levels = np.empty(len(ops), dtype=np.int64)
+    for k, (code, dst, a, b) in enumerate(ops):
+        lv = level.get(a, 0) if code == IPOW else max(level.get(a, 0), level.get(b, 0))
+        level[dst] = levels[k] = lv + 1
+    return ops[np.lexsort((ops[:, 0], levels))] if len(ops) else ops
+
+
+def build(odes: list[sp.Expr], jac_entries: list[sp.Expr], jac_targets: list[tuple[int, int]], n_states: int, n_params: int,
+          fill: np.ndarray) -> Tape:
+    """The tape of a model whose expressions use `y_i`, `p_j` and `t` (as `codegen` renames them)."""
+    names = {sp.Symbol(f"y_{i}"): i for i in range(n_states)}
+    names.update({sp.Symbol(f"p_{j}"): n_states + j for j in range(n_params)})
+    names[sp.Symbol("t")] = n_states + n_params
+    consts: dict[float, int] = {}
+    nxt = [n_states + n_params + 1]
+    rhs_ops, rhs_out = _section(_Emitter(dict(names), consts, nxt), odes)
+    jac_ops, jac_regs = _section(_Emitter(dict(names), consts, nxt), jac_entries)
+    registers = np.zeros(nxt[0])
+    for v, r in consts.items():
+        registers[r] = v
+    n = fill.shape[0]
+    upper = [[j for j in range(i + 1, n) if fill[i, j]] for i in range(n)]
+    below = [[i for i in range(k + 1, n) if fill[i, k]] for k in range(n)]
+    lower = [[j for j in range(i) if fill[i, j]] for i in range(n)]
+    jac_out = np.array([(i, j, r) for (i, j), r in zip(jac_targets, jac_regs)], dtype=np.int64).reshape(-1, 3)
+    return Tape(rhs_ops, jac_ops, registers, np.array(rhs_out, dtype=np.int64), jac_out,
+                np.array(np.nonzero(fill), dtype=np.int64).T.copy(), *_csr(upper), *_csr(below), *_csr(lower))
