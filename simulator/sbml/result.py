@@ -128,7 +128,7 @@ class ImportedResult(_result_base()):
         _use_agg()
         import matplotlib.pyplot as plt
 
-        from .._plot import style
+        from .._plot import style, unit_label
 
         tc = self.timecourse
         if columns is None:
@@ -138,10 +138,12 @@ class ImportedResult(_result_base()):
                 raise UnknownNameError("column", c, tc.columns[1:])
         with style():
             fig, ax = plt.subplots(figsize=(7, 4))
+            units = self.units
             for c in columns:
-                ax.plot(tc["time_h"], tc[c], label=c)
+                ax.plot(tc["time_h"], tc[c], label=f"{c} ({units[c]})" if units[c] else c)
             ax.set_xlabel("time (h)")
-            ax.set_ylabel("value (model units)")
+            shared = {units[c] for c in columns}
+            ax.set_ylabel(unit_label(shared.pop()) if len(shared) == 1 else "value (model units; see the legend)")
             ax.set_title(self.provenance["model"])
             if len(columns) <= 12:
                 ax.legend(fontsize="small")
