@@ -27,6 +27,7 @@ _LAZY = {
     "compare": "analysis.compare",
     "DoseResponse": "analysis.doseresponse",
     "dose_response": "analysis.doseresponse",
+    "Experiment": "analysis.fit",
     "FitResult": "analysis.fit",
     "fit": "analysis.fit",
     "metrics": "analysis.evaluate",
@@ -75,6 +76,7 @@ __all__ = [  # a literal, for linters and the API reference; tests/test_docs.py 
     "Dose",
     "dose_response",
     "DoseResponse",
+    "Experiment",
     "fit",
     "FitResult",
     "from_sbml",
@@ -145,7 +147,7 @@ if TYPE_CHECKING:  # for type checkers and the API reference: the same names, im
     from .analysis.compare import Comparison, compare
     from .analysis.doseresponse import DoseResponse, dose_response
     from .analysis.evaluate import metrics
-    from .analysis.fit import FitResult, fit
+    from .analysis.fit import Experiment, FitResult, fit
     from .analysis.sensitivity import Sensitivity, global_sensitivity, local_sensitivity, range_scan, sensitivity
     from .analysis.steadystate import Continuation, SteadyState, continuation, steady_states
     from .analysis.sweep import sweep
