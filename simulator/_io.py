@@ -226,6 +226,11 @@ def write_table(df: pd.DataFrame, path: str | Path, provenance: dict) -> Path:
 
         def write(tmp: Path) -> None:
             table = pa.Table.from_pandas(df, preserve_index=False)
+            units = provenance.get("units") or {}
+            if units:  # each column's unit also on its own field, where Arrow readers (R, polars, DuckDB) look
+                schema = pa.schema([f.with_metadata({b"unit": str(units[f.name]).encode()}) if f.name in units else f for f in table.schema],
+                                   metadata=table.schema.metadata)
+                table = table.cast(schema)
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"plasticity": meta.encode()})
             pq.write_table(table, tmp)
 

@@ -116,8 +116,9 @@ def test_load_result_round_trips_summary_units_and_plot(ketamine, tmp_path, suff
     else:
         import pyarrow.parquet as pq
 
-        meta = json.loads(pq.read_schema(path).metadata[b"plasticity"])
-        assert meta["units"] == ketamine.units
+        schema = pq.read_schema(path)
+        assert json.loads(schema.metadata[b"plasticity"])["units"] == ketamine.units
+        assert {f.name: f.metadata[b"unit"].decode() for f in schema} == ketamine.units  # and on each field
     again = simulator.load_result(path)
     assert isinstance(again, simulator.Result)
     assert again.summary() == ketamine.summary()
