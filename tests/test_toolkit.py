@@ -295,3 +295,28 @@ def test_the_python_example_of_adding_a_compound_runs():
 
     assert simulator.add_compound(parse_toml(toml.encode(), "page")).compound("exb-1").pk["mouse"].params == \
         scope["lib"].compound("exb-1").pk["mouse"].params  # the file and the dict say the same
+
+
+def test_every_file_compound_passes_through_add_compound_unchanged():
+    from dataclasses import replace
+
+    lib = simulator.load_library()
+    for cid, c in lib.compounds.items():
+        copy = simulator.add_compound(simulator.compound_data(c.name), library=lib)
+        assert replace(copy.compounds[cid], file=c.file) == c, cid  # every key the loader reads, with the compound's own id
+        assert len(copy.compounds) == len(lib.compounds)
+
+
+def test_receptor_actions_from_python_reach_the_loop():
+    def num(value, unit="1", source="assumed: a test agonist"):
+        return {"value": value, "unit": unit, "source": source}
+
+    lib = simulator.add_compound({"name": "test agonist", "molar_mass": num(300.0, "g/mol"),
+                                  "targets": {"ht2a": {"potency": num(20.0, "nM"), "hill": num(1.0), "efficacy": num(0.8),
+                                                       "hallucinogenic_efficacy": num(0.5)}}}, id="agonist_x")
+    r = simulator.simulate("test agonist 100 nM bath for 15 min", species="culture", hours=2, library=lib)
+    assert r.peak("occupancy_ht2a")[0] > 0.5 and r.peak("hallucinogenic_signal")[0] > 0.1
+    names = set(simulator.parameters("culture", ["test agonist"], library=lib)["name"])
+    assert {"agonist_x_ht2a_efficacy", "agonist_x_ht2a_hallucinogenic_efficacy"} <= names
+    with pytest.raises(simulator.PlasticityError, match="id: expected lower-case"):
+        simulator.add_compound(simulator.compound_data("lsd"), id="My LSD")

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from .._errors import PlasticityError
+from .._errors import PlasticityError, UnknownNameError
 from .files import Library, index_compounds, load_library, parse_compound, parse_toml, read_model_file
 
 ADDED = "add_compound"  # the `file` of a compound defined in Python, in its errors and the parameter table
@@ -56,7 +56,7 @@ def compound_data(name: str, *, library: Library | None = None) -> dict:
     return parse_toml(read_model_file(lib.root / c.file, c.file), c.file)
 
 
-def add_compound(data: Mapping, *, library: Library | None = None) -> Library:
+def add_compound(data: Mapping, *, library: Library | None = None, id: str | None = None) -> Library:  # noqa: A002 - the compound's id
     """A copy of `library` (default: the models folder's) with the compound `data` describes, added or replacing
     the compound of the same id; pass it as `simulate(..., library=lib)`, `parameters(..., library=lib)`.
 
@@ -64,8 +64,9 @@ def add_compound(data: Mapping, *, library: Library | None = None) -> Library:
     targets, pk per species with routes and metabolites, and any key the loader accepts), every number as
     `{"value": ..., "unit": ..., "source": ..., "range": [low, high]}`. It is checked by the same parser as
     the files, so a missing unit, an unknown target or species, a name another compound already uses, or an
-    unknown metabolite is a ModelFileError naming `add_compound('<id>')` and the key. The id is the name's
-    (as a file name would give it: 'my drug' -> 'my_drug'); a compound with that id is replaced.
+    unknown metabolite is a ModelFileError naming `add_compound('<id>')` and the key. A compound the name
+    already names (by name, id or alias) is replaced and keeps its id; a new one gets `id`, by default the
+    name as a file name would give it ('my drug' -> 'my_drug'), the prefix of its columns and parameters.
 
     >>> lib = simulator.add_compound({"name": "mydrug", "molar_mass": {"value": 300, "unit": "g/mol", "source": "PubChem"},
     ...     "targets": {"nmda": {"potency": {"value": 500, "unit": "nM", "source": "assumed"}, "hill": {...}}}, "pk": {...}})
@@ -78,7 +79,13 @@ def add_compound(data: Mapping, *, library: Library | None = None) -> Library:
     if not isinstance(name, str):
         raise PlasticityError(f"add_compound: name: expected the compound's name as text, got {name!r:.60}")
     lib = library or load_library()
-    cid = compound_id(name)
+    try:
+        known = lib.compound(name).id
+    except UnknownNameError:
+        known = None
+    if id is not None and (not isinstance(id, str) or compound_id(id) != id):
+        raise PlasticityError(f"add_compound: id: expected lower-case letters, digits and '_' (such as 'my_drug'), got {id!r}")
+    cid = id or known or compound_id(name)
     compound = parse_compound(plain, cid, f"{ADDED}({cid!r})", {t.source_key for t in lib.pathway.targets.values()}, set(lib.species))
     compounds, lookup = index_compounds([*(c for i, c in lib.compounds.items() if i != cid), compound])
     content = json.dumps(plain, sort_keys=True).encode()
