@@ -57,8 +57,13 @@ def test_parameter_table_refuses_unknown_names_and_dose_only_metabolites():
         simulator.parameters(compounds=["ketamin"])
     with pytest.raises(simulator.UnknownNameError, match="species"):
         simulator.parameters(species="mose")
-    with pytest.raises(simulator.PlasticityError, match="anti-bdnf has no route .* in mouse"):
+    with pytest.raises(simulator.PlasticityError, match=r"anti-bdnf has no route .* in mouse \(it has in: rat\)"):
         simulator.parameters(species="mouse", compounds=["anti-bdnf"])
+    with pytest.raises(simulator.PlasticityError, match="bdnf has no PK in any species; .* species='culture'"):
+        simulator.parameters(species="rat", compounds=["bdnf"])
+    culture = simulator.parameters(species="culture", compounds=["bdnf"]).set_index("name")
+    assert culture.loc["bdnf_molar_mass", "file"] == "compounds/bdnf.toml"
+    assert culture.loc["bath_exchange_rate", "file"] == "built in (simulator/model)"
 
 
 @pytest.mark.parametrize(("source", "kind"), [

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 COLUMNS = ("name", "value", "unit", "range_low", "range_high", "kind", "source", "file", "note")
 KINDS = ("calibrated", "assumed", "literature", "setting")
-BUILT_IN = "simulator/model/compose.py"  # numbers the composer adds itself (bath exchange, condition severity)
+BUILT_IN = "built in (simulator/model)"  # numbers composition adds itself (bath exchange in culture, condition severity)
 _SPECIES_KEYS = ("body_weight", "baseline_spine_density", "baseline_head_diameter")
 
 
@@ -61,9 +61,11 @@ def _probe_regimen(lib: Library, compounds: Iterable[str], species: str) -> Regi
             continue
         routes = c.routes(sp_.name)
         if not routes:
-            having = ", ".join(s for s in c.pk if c.routes(s)) or "none"
-            raise PlasticityError(f"compounds: {c.name} has no route of administration in {sp_.name} (routes in: {having}); "
-                                  "it enters only as a metabolite, so list its parent compound")
+            having = [s for s in c.pk if c.routes(s)]
+            if not having:
+                raise PlasticityError(f"compounds: {c.name} has no PK in any species; it is applied in culture: use species='culture'")
+            raise PlasticityError(f"compounds: {c.name} has no route of administration in {sp_.name} (it has in: {', '.join(having)}); "
+                                  "if it forms from another compound, list that one")
         doses.extend(Dose(c.name, 1.0, "nmol", r) for r in routes)
     return Regimen(tuple(doses))
 
