@@ -252,10 +252,13 @@ def _sweep_cmd(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .validation.targets import pass_rates, validate
+    from ._notice import notice
+
+    with notice("validate: loading the model and its targets..."):  # seconds before the first target: say so at once
+        from .validation.targets import pass_rates, validate
 
     details: dict = {}
-    df = validate(args.ids, _details=details)
+    df = validate(args.ids, progress=True, _details=details)
     w = max(len(t) for t in df["title"]) if len(df) else 10
     print(f"{'id':<4} {'set':<5} {'target':<{w}} {'conf':<4} {'simulated':>10}  {'status':<12} expected  [source]")
     for r in df.itertuples():

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import PlasticityError
+from .._progress import progress_bar
 from .._simulate import setup
 from ..model.regimen import Dose, Regimen, parse_dose
 from .evaluate import SPINE_GAIN, ReadoutSpec, evaluate
@@ -169,6 +170,7 @@ def dose_response(
     genotype: str = "wild_type",
     step_h: float = 0.1,
     condition: str = "none",
+    progress: bool | None = None,
 ) -> DoseResponse:
     """Simulate `doses` of a compound ("ketamine" means 'ketamine {dose} mg/kg ip') or a template
     ('psilocybin {dose} mg/kg ip at 1 h'); `also` are other doses given with each (a pretreatment).
@@ -180,6 +182,7 @@ def dose_response(
     (a fine log-dose grid in one batch, then a bounded scalar optimiser), so the reported maximum
     is a simulated value and never below the best grid point. Otherwise a Hill curve
     (E0 + Emax d^n / (EC50^n + d^n)) is fitted.
+    `progress`: a bar of doses simulated (tqdm.auto); None, the default, shows it in a notebook or on a terminal.
     """
     tpl = _template(compound_or_template)
     doses = np.asarray(sorted(float(d) for d in doses))
@@ -195,16 +198,21 @@ def dose_response(
     end = spec.time_h if spec.metric == "at" else last + 72.0
     times = np.round(np.arange(0.0, end + step_h / 2, step_h), 10)
 
+    bar = progress_bar(len(doses) + 1, desc="dose_response", unit="dose", enabled=progress)
+
     def respond(batch: np.ndarray) -> np.ndarray:
         """The readout for each dose in `batch`, all in one batched run."""
         batch = np.atleast_1d(np.asarray(batch, float))
         scale = np.where(mask[None, :], batch[:, None], 1.0)
         out, _ = evaluate(s, [], np.empty((len(batch), 0)), times, [spec.column], dose_scale=scale)
         base = 0.0 if spec.column == SPINE_GAIN else out[spec.column][:, 0]
+        bar.total = max(bar.total, bar.n + len(batch))  # locating an inverted U's maximum simulates more doses
+        bar.update(len(batch))
         return spec.value(times, out[spec.column], base)
 
-    values = respond(np.concatenate([[0.0], doses]))  # dose 0 gives E0
-    return analyse_dose_response(tpl, s.species, readout, doses, values[1:], e0=float(values[0]), respond=respond)
+    with bar:
+        values = respond(np.concatenate([[0.0], doses]))  # dose 0 gives E0
+        return analyse_dose_response(tpl, s.species, readout, doses, values[1:], e0=float(values[0]), respond=respond)
 
 
 def analyse_dose_response(

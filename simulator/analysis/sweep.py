@@ -35,6 +35,7 @@ import pandas as pd
 from .._errors import PlasticityError, UnknownNameError
 from .._io import atomic_write, load_json, read_regular
 from .._limits import MAX_MEMBERS_IN_MEMORY, MAX_OUTPUT_ROWS, MAX_SAMPLE_VALUES, MAX_TRAJECTORY_BYTES
+from .._progress import progress_bar
 from .._simulate import DEGENERATE_FRACTION, check_dose_window, setup, time_grid, version
 from ..engine.batch import OK, check_readouts, observe_batch, run_batch
 from ..engine.scipy_path import Tolerances
@@ -703,7 +704,7 @@ def sweep(
     scale: Mapping[str, float] | None = None,
     clamp: Iterable[Clamp] | Clamp = (),
     tolerances: Tolerances = Tolerances(),
-    progress: bool = False,
+    progress: bool | None = None,
     model=None,
     condition: str | Sequence[str] = "none",
 ):
@@ -718,11 +719,13 @@ def sweep(
     `vary` keys: a model parameter, "dose:<i>" / "dose:<compound>" (a multiplier of that dose),
     "time:<i>" (the dose's time in h). `out` (a folder of Parquet chunks) makes the sweep resumable.
     No array as long as the sweep is allocated: each chunk draws its own rows of the sample when it is
-    submitted (simulator/analysis/design.py), so with `out` a sweep may have up to MAX_MEMBERS (10**9) members. Its
+    submitted (simulator/analysis/design.py), so with `out` a sweep may have up to MAX_MEMBERS (`10**9`) members. Its
     table is then too large to read back into memory: above MAX_MEMBERS_IN_MEMORY members (or MAX_SAMPLE_VALUES
     varied values) it is returned as a pyarrow Dataset on disk, in member order (`.count_rows()`,
     `.to_batches()`, `.head(n)`, `.to_table(filter=...)`), never read whole.
     `scheduler`: None (local process pool of `workers`), a Dask scheduler address or a Client.
+    `progress`: a bar of members done (tqdm.auto: a widget in a notebook, a line on a terminal). None, the default,
+    shows it in a notebook or on a terminal and not in a log or a test; True or False forces it.
     `trajectories=True` returns (table, trajectories): an xarray Dataset (member x time) if xarray is
     installed, else a long DataFrame.
     `condition` ("chronic_stress"; models/conditions.toml) starts every member from that condition; a list of
@@ -813,11 +816,7 @@ def sweep(
         done_members = len(finished) * chunk_size - (short if len(finished) and finished[-1] == n_chunks - 1 else 0)
         todo = _unfinished(n_chunks, finished)
         ex = _executor(scheduler, workers, n_chunks - len(finished))
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=n_members, initial=done_members, unit="member")
+        bar = progress_bar(n_members, desc="sweep", unit="member", enabled=progress, initial=done_members)
         done = False
         try:
             pending: dict = {}

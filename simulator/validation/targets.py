@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ModelFileError, PlasticityError
+from .._progress import progress_bar
 
 FILE = "validation.toml"
 CONFIDENCE = ("R", "C")
@@ -538,16 +539,20 @@ def pass_rates(df: pd.DataFrame) -> dict[str, tuple[int, int]]:
 
 
 def validate(ids: Iterable[str] | None = None, *, params: Mapping[str, float] | None = None, path: str | Path | None = None,
-             runner_factory: Callable[..., Runner] = Runner, _details: dict | None = None) -> pd.DataFrame:
+             runner_factory: Callable[..., Runner] = Runner, progress: bool | None = None, _details: dict | None = None) -> pd.DataFrame:
     """Run the validation targets (all, or those whose id or item number is in `ids`) and judge each one.
 
     Returns a DataFrame with id, item, set ("calibration" or "prediction"), title, confidence, expected, simulated, low, high, unit, status
     ("pass" / "miss" / "not run" / "out of scope"), source and note. `params` overrides model parameters in every run.
+    `progress`: a bar of targets judged (tqdm.auto); None, the default, shows it in a notebook or on a terminal.
     """
+    bar = progress_bar(None, desc="validate", unit="target", enabled=progress)  # shown while the targets are read (seconds)
     targets, experiments = load_targets(path)
     runner = runner_factory(experiments, params)
     rows = []
-    for t in _select(targets, ids):
+    chosen = list(_select(targets, ids))
+    bar.reset(total=len(chosen))
+    for t in chosen:
         sim, note = math.nan, t.note
         if t.kind in SKIP_KINDS:
             status, note = SKIP_KINDS[t.kind], f"{SKIP_KINDS[t.kind]}: {t.reason}"
@@ -562,6 +567,8 @@ def validate(ids: Iterable[str] | None = None, *, params: Mapping[str, float] | 
                 status, note = "not run", f"not run: {exc}"
         rows.append({"id": t.id, "item": t.item, "set": t.set, "title": t.title, "confidence": t.confidence, "expected": t.expected, "simulated": sim,
                      "low": t.low, "high": t.high, "unit": t.unit, "status": status, "source": t.source, "note": note, "paper": t.paper})
+        bar.update(1)
+    bar.close()
     if _details is not None:
         _details["runner"] = runner
     return pd.DataFrame(rows, columns=COLUMNS)

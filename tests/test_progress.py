@@ -1,0 +1,42 @@
+"""Long work is never silent: validate, lesson, dose_response and sweep show a progress bar where someone watches."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+import time
+
+import simulator
+from simulator._progress import progress_bar, watched
+
+
+def test_plasticity_validate_shows_progress_within_2_s():
+    start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "validate"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        first = proc.stderr.read1(4096)
+        took = time.monotonic() - start
+    finally:
+        proc.kill()
+        proc.wait()
+    assert b"validate" in first, first
+    assert took < 2.0, f"the first progress line came after {took:.1f} s"
+
+
+def test_a_bar_where_someone_watches_and_not_in_a_test(monkeypatch):
+    assert not watched()  # pytest captures stderr: not a terminal, not a notebook
+    assert progress_bar(3, desc="x", unit="run").disable
+    assert not progress_bar(3, desc="x", unit="run", enabled=True).disable
+    monkeypatch.setenv("PLASTICITY_QUIET", "1")
+    assert not watched()
+
+
+def test_every_long_call_takes_progress_and_says_so():
+    from simulator.classroom._lesson import write_lesson
+    from simulator.validation.targets import validate
+
+    for fn in (simulator.sweep, simulator.dose_response, validate, write_lesson):
+        sig = inspect.signature(fn)
+        assert sig.parameters["progress"].default is None, fn.__name__
+        assert "`progress`" in inspect.getdoc(fn), f"{fn.__name__}'s docstring does not document progress"
