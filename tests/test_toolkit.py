@@ -325,3 +325,21 @@ def test_receptor_actions_from_python_reach_the_loop():
     assert {"agonist_x_ht2a_efficacy", "agonist_x_ht2a_hallucinogenic_efficacy"} <= names
     with pytest.raises(simulator.PlasticityError, match="id: expected lower-case"):
         simulator.add_compound(simulator.compound_data("lsd"), id="My LSD")
+
+
+def test_load_result_brings_back_a_run_of_an_imported_model(tmp_path):
+    antimony = pytest.importorskip("antimony")
+    antimony.clearPreviousLoads()
+    assert antimony.loadAntimonyString("model m()\n J1: -> S; kin\n J2: S -> ; kout*S\n S = 1; kin = 1; kout = 0.5\n"
+                                       " at time > 3: kin = 0.2\nend") >= 0
+    sbml = tmp_path / "m.xml"
+    sbml.write_text(antimony.getSBMLString("m"))
+    model = simulator.from_sbml(sbml)
+    run = simulator.simulate(model=model, hours=10.0, params={"kout": 0.4})
+    path = run.save(tmp_path / "m.csv")
+    with pytest.raises(simulator.PlasticityError, match=r"model=simulator.from_sbml\('m.xml'\)"):
+        simulator.load_result(path)
+    again = simulator.load_result(path, model=simulator.from_sbml(sbml))
+    assert again.summary() == run.summary() and again.units == run.units
+    assert again.vehicle.timecourse.equals(run.vehicle.timecourse)  # the run without events, with the same override
+    assert again.plot(columns=["S"]).axes
