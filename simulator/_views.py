@@ -115,13 +115,20 @@ def dose_response_html(dr) -> str:
 
 
 # ------------------------------------------------------------------------------------------ FitResult
+def _identifiable(fr, name: str) -> str:
+    """'' (no profile, or identifiable) or ' (not identifiable)', from the fit's profiles where it has them."""
+    flags = getattr(fr, "identifiable", None) or {}
+    return " (not identifiable)" if flags.get(name) is False else ""
+
+
 def fit_repr(fr) -> str:
-    est = ", ".join(f"{n} = {_num(v)} [{_num(lo)}, {_num(hi)}]" for (n, v), (lo, hi) in zip(fr.params.items(), fr.ci.values(), strict=True))
+    est = ", ".join(f"{n} = {_num(fr.params[n])} [{_num(lo)}, {_num(hi)}]{_identifiable(fr, n)}" for n, (lo, hi) in fr.ci.items())
     return f"<FitResult {'converged' if fr.success else 'NOT converged'}, cost {_num(fr.cost)}, {len(fr.data)} points: {est}>"
 
 
 def fit_html(fr) -> str:
     level = f"{fr.level:.0%}"
-    rows = [(n, _num(v), _num(lo), _num(hi)) for (n, v), (lo, hi) in zip(fr.params.items(), fr.ci.values(), strict=True)]
-    lines = [f"{'converged' if fr.success else 'NOT converged'}: {fr.message}", f"cost {_num(fr.cost)} over {len(fr.data)} data points"]
+    rows = [(n + _identifiable(fr, n), _num(fr.params[n]), _num(lo), _num(hi)) for n, (lo, hi) in fr.ci.items()]
+    lines = [f"{'converged' if fr.success else 'NOT converged'}: {fr.message}", f"cost {_num(fr.cost)} over {len(fr.data)} data points",
+             "fr.table for the interval method (profile or Fisher) and identifiability of each"]
     return _block("FitResult", lines, _table(["parameter", "value", f"{level} CI low", f"{level} CI high"], rows))

@@ -79,6 +79,16 @@ class FitResult:
     optimum: est.Optimum | None = field(default=None, repr=False)
     curves: object = field(default=None, repr=False)  # (params) -> {panel: (times, values)} for plot, where known
 
+    def __repr__(self) -> str:
+        from .._views import fit_repr
+
+        return fit_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .._views import fit_html
+
+        return fit_html(self)
+
     @property
     def identifiable(self) -> dict[str, bool | None]:
         """Per parameter: True or False from its profile, None where no profile was computed."""
