@@ -43,6 +43,7 @@ _LAZY = {
     "parse_dose": "model.regimen",
     "from_sbml": "sbml.convert",
     "to_sbml": "sbml.export",
+    "to_petab": "petab",
     "Sensitivity": "analysis.sensitivity",
     "global_sensitivity": "analysis.sensitivity",
     "local_sensitivity": "analysis.sensitivity",
@@ -109,6 +110,7 @@ __all__ = [  # a literal, for linters and the API reference; tests/test_docs.py 
     "style",
     "sweep",
     "teaching",
+    "to_petab",
     "to_sbml",
     "Tolerances",
     "UnknownNameError",
@@ -158,6 +160,7 @@ if TYPE_CHECKING:  # for type checkers and the API reference: the same names, im
     from .model.files import load_library
     from .model.parameters import parameters
     from .model.regimen import Dose, Regimen, parse_dose
+    from .petab import to_petab
     from .sbml.convert import from_sbml
     from .sbml.export import to_sbml
     from .validation.targets import load_targets, validate

@@ -151,9 +151,9 @@ class _Writer:
         _check(r.setVariable(var), f"{kind} rule variable {var}")
         _check(r.setMath(self.math(expr, f"{kind} rule for {var}")), f"math of {kind} rule for {var}")
 
-    def event(self, eid: str, time_h: float, target: str, amount: float, label: str) -> None:
+    def event(self, eid: str, time_h: float, target: str, amount: float | str, label: str) -> None:
         ev = self.model.createEvent()
-        _check(ev.setId(eid), f"event id {eid}")
+        _check(ev.setId(eid + "_event" if isinstance(amount, str) else eid), f"event id {eid}")
         _check(ev.setUseValuesFromTriggerTime(True), f"{eid} useValuesFromTriggerTime")
         ev.setName(label)
         trig = ev.createTrigger()
@@ -162,14 +162,19 @@ class _Writer:
         _check(trig.setMath(self.math(f"time >= {time_h!r}", f"trigger of {eid}")), f"trigger of {eid}")
         ea = ev.createEventAssignment()
         _check(ea.setVariable(target), f"{eid} assignment variable")
-        _check(ea.setMath(self.math(f"{target} + {amount!r}", f"assignment of {eid}")), f"assignment of {eid}")
+        added = amount if isinstance(amount, str) else repr(amount)
+        _check(ea.setMath(self.math(f"{target} + {added}", f"assignment of {eid}")), f"assignment of {eid}")
 
     def text(self) -> str:
         return self.ls.writeSBMLToString(self.doc)
 
 
-def flat_to_sbml(flat: FlatModel, p: Iterable[float], y0: Iterable[float], *, model_id: str = "plasticity") -> str:
-    """SBML L3V2 text for a flat model at parameter vector `p` (after prepare()) and initial states `y0`."""
+def flat_to_sbml(flat: FlatModel, p: Iterable[float], y0: Iterable[float], *, model_id: str = "plasticity", dose_parameters: bool = False,
+                 extra: Mapping[str, tuple[float, str]] | None = None) -> str:
+    """SBML L3V2 text for a flat model at parameter vector `p` (after prepare()) and initial states `y0`.
+
+    With `dose_parameters`, each dose event adds a parameter `dose_<k>` (its amount) rather than a number,
+    so a PEtab condition can set or zero it; `extra` adds constant parameters {id: (value, note)}."""
     from ..engine.scipy_path import event_amount
 
     values = dict(zip(flat.params, (float(v) for v in p), strict=True))
@@ -208,8 +213,13 @@ def flat_to_sbml(flat: FlatModel, p: Iterable[float], y0: Iterable[float], *, mo
         w.rule("assignment", READOUT_PREFIX + col, expr)
     for name, expr in zip(flat.states, flat.odes, strict=True):
         w.rule("rate", name, expr)
+    for pid, (v, note) in (extra or {}).items():
+        w.parameter(pid, v, "", True, note)
     for k, ev in enumerate(events):
-        w.event(f"dose_{k}", float(ev.time_h), ev.target, float(event_amount(holder, ev, pv)), ev.label)
+        amount = float(event_amount(holder, ev, pv))
+        if dose_parameters:
+            w.parameter(f"dose_{k}", amount, flat.units.get(ev.target, ""), True, f"amount of '{ev.label}' at {ev.time_h:g} h into {ev.target}")
+        w.event(f"dose_{k}", float(ev.time_h), ev.target, f"dose_{k}" if dose_parameters else amount, ev.label)
     return w.text()
 
 
