@@ -343,3 +343,11 @@ def test_load_result_brings_back_a_run_of_an_imported_model(tmp_path):
     assert again.summary() == run.summary() and again.units == run.units
     assert again.vehicle.timecourse.equals(run.vehicle.timecourse)  # the run without events, with the same override
     assert again.plot(columns=["S"]).axes
+
+
+def test_dose_response_takes_a_library_of_your_own():
+    lib = simulator.add_compound(_mydrug())
+    dr = simulator.dose_response("test blocker {dose} mg/kg ip", [1, 3, 10], library=lib, readout="glutamate_peak", progress=False)
+    assert dr.values[-1] > dr.values[0] > 1.0  # more NMDA block, a larger burst over this range
+    with pytest.raises(simulator.UnknownNameError, match="test blocker"):
+        simulator.dose_response("test blocker {dose} mg/kg ip", [1, 3, 10], progress=False)

@@ -14,6 +14,7 @@ import pandas as pd
 from .._errors import PlasticityError
 from .._progress import progress_bar
 from .._simulate import setup
+from ..model.files import Library
 from ..model.regimen import Dose, Regimen, parse_dose
 from .evaluate import SPINE_GAIN, ReadoutSpec, evaluate
 
@@ -171,6 +172,7 @@ def dose_response(
     step_h: float = 0.1,
     condition: str = "none",
     progress: bool | None = None,
+    library: Library | None = None,
 ) -> DoseResponse:
     """Simulate `doses` of a compound ("ketamine" means 'ketamine {dose} mg/kg ip') or a template
     ('psilocybin {dose} mg/kg ip at 1 h'); `also` are other doses given with each (a pretreatment).
@@ -183,6 +185,7 @@ def dose_response(
     is a simulated value and never below the best grid point. Otherwise a Hill curve
     (E0 + Emax d^n / (EC50^n + d^n)) is fitted.
     `progress`: a bar of doses simulated (tqdm.auto); None, the default, shows it in a notebook or on a terminal.
+    `library`: a model library of your own, e.g. with a compound defined in Python (`simulator.add_compound`).
     """
     tpl = _template(compound_or_template)
     doses = np.asarray(sorted(float(d) for d in doses))
@@ -191,7 +194,7 @@ def dose_response(
     spec = ReadoutSpec.parse(readout)
     readout = spec.name
     unit_dose = parse_dose(tpl.replace("{dose}", "1"))
-    s = setup(Regimen.coerce([*also, unit_dose]), species=species, params=params, genotype=genotype, condition=condition)
+    s = setup(Regimen.coerce([*also, unit_dose]), species=species, params=params, genotype=genotype, condition=condition, library=library)
     label = str(unit_dose)
     mask = np.array([e.label == label for e in s.flat.events])
     last = max([e.time_h for e in s.flat.events if math.isfinite(e.time_h)] + [0.0])
