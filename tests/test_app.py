@@ -104,6 +104,43 @@ def _wait_text(page, css: str, pred, timeout_s: float = 60) -> str:
         time.sleep(0.1)
 
 
+CONTROLS = (".pl-compound", ".pl-dose", ".pl-species", ".pl-condition", ".pl-pretreatment", ".pl-cuts", ".pl-genotype", ".pl-time",
+            ".pl-play", ".pl-range", ".pl-tabs", ".pl-question", ".pl-prompt", ".pl-reveal", ".pl-show", ".pl-reveal-out")
+SCREENS = ((1280, 800), (1920, 1080))
+
+
+def _fits_the_screen(page) -> None:
+    """At each screen size: every control and the whole question panel lie inside the window's width (a narrow
+    window wraps the question panel below the plots), and nothing scrolls sideways."""
+    for width, height in SCREENS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(500)
+        for css in CONTROLS:
+            box = page.locator(css).first.bounding_box()
+            assert box is not None, f"{css} is not shown at {width} px"
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{css} spans {box['x']:.0f}-{box['x'] + box['width']:.0f} px at {width} px"
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    tabs, plots = page.locator(".pl-tabs").first.bounding_box(), page.locator(".pl-caption").first.bounding_box()
+    assert tabs["y"] < plots["y"] + plots["height"], "at 1,920 px the question panel sits beside the plots"
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.wait_for_timeout(500)
+    tabs, plots = page.locator(".pl-tabs").first.bounding_box(), page.locator(".pl-caption").first.bounding_box()
+    assert tabs["y"] >= plots["y"] + plots["height"], "at 1,280 px the question panel is below the plots"
+
+
+def _prints_a_handout(page) -> None:
+    """Printed, the page drops its controls and lists every question with room for a prediction, then the panels."""
+    assert not page.locator(".pl-handout").first.is_visible()
+    page.emulate_media(media="print")
+    try:
+        assert page.locator(".pl-handout").first.is_visible() and not page.locator(".pl-compound").first.is_visible()
+        questions = page.locator(".pl-handout ol.handout li")  # Playwright's selectors reach into Bokeh's shadow roots
+        assert questions.count() >= 20 and "My prediction" in questions.first.inner_text()
+        assert page.locator(".pl-handout h2").all_inner_texts() == ["Predict, then reveal", "The stages", "What the model cannot tell you"]
+    finally:
+        page.emulate_media(media="screen")
+
+
 def _gain24(regimen: list[str], **kw) -> str:
     import simulator
 
@@ -140,6 +177,31 @@ def test_cli_app_refuses_a_busy_port_in_one_line():
         run = subprocess.run([*_cli(), "app", "--port", str(port), "--no-browser"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2, run.stderr
     assert run.stderr.strip().count("\n") == 0 and f"port {port}" in run.stderr and "in use" in run.stderr
+
+
+def test_app_stops_cleanly_on_sigterm():
+    """kill (SIGTERM) ends the app like Ctrl+C: exit 0, its worker stopped, no 'leaked semaphore' or other warning."""
+    _need("bokeh")
+    port = _free_port()
+    proc = subprocess.Popen([*_cli(), "app", "--port", str(port), "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 240
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"the app did not start: {proc.stdout.read()[-2000:]}")
+            time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)  # while its worker computes the questions' runs ahead
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"the app was still running 60 s after SIGTERM: {proc.communicate()[0][-2000:]}")
+    assert proc.returncode == 0, out[-2000:]
+    assert not re.search(r"warn|leaked|Traceback|error", out, re.I), out[-2000:]
 
 
 def test_cli_classroom_errors_are_one_line(tmp_path):
@@ -237,6 +299,7 @@ def test_live_app_matches_simulate_and_teaches(browser, app_url):
     _wait_text(page, ".setting", lambda t: "chronic" not in t)
     assert _text(page, ".gain-24") == unstressed
     page.screenshot(path=str(ROOT / "docs" / "figures" / "app.png"), full_page=True)
+    _fits_the_screen(page)
     assert not errors, errors
     page.close()
 
@@ -301,6 +364,8 @@ def test_lesson_page_works_offline_with_no_request(browser, tmp_path):
     # a question's answer is in the page
     page.locator(".pl-reveal button").first.click()
     assert _wait_text(page, ".model-answer", lambda t: t != "")
+    _fits_the_screen(page)
+    _prints_a_handout(page)
     assert not errors, errors
     assert [u for u in requests if not u.startswith("file://")] == []
     context.close()

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from .._errors import PlasticityError, UnknownNameError
+from .._progress import progress_bar
 from ._catalogue import FEEDBACK, GAIN_HOURS, NONE, Catalogue, Setting, load_catalogue
 from ._questions import answer, load_questions, quiz_table
 from ._runs import _worker, pool, safe_compute
@@ -22,6 +23,8 @@ CUT_SETS = {"none": (), "mtorc1_to_bdnf": ("mtorc1_to_bdnf",), "synaptic_protein
             "both": tuple(FEEDBACK)}
 STORE_ID = "plasticity-lesson-store"
 CONDITION_GRIDS = ("typical", "full")
+PRINT_PAGE = "<style media='print'>@page { size: A4 landscape; margin: 10mm; } body { margin: 0; }</style>"
+"""The handout's page: landscape, so the four plots of a row fit (the views hide the controls and show the handout text)."""
 
 LESSON_JS = """
 const st = window.__plasticity_store || (window.__plasticity_store = JSON.parse(document.getElementById("STORE_ID").textContent));
@@ -115,29 +118,23 @@ def _grid(cat: Catalogue, compounds, doses, species, pretreatments, cuts, genoty
     return out
 
 
-def _compute(cat: Catalogue, settings: list[Setting], workers: int, progress: bool) -> dict[str, dict]:
+def _compute(cat: Catalogue, settings: list[Setting], workers: int, progress: bool | None) -> dict[str, dict]:
     bundles: dict[str, dict] = {}
-    if workers <= 1 or len(settings) < 8:
-        for s in settings:
-            bundles[s.key] = safe_compute(cat, s)
-        return bundles
-    groups: dict[tuple, list[Setting]] = {}
-    for s in settings:  # one task per compiled structure, largest first
-        groups.setdefault((s.species, s.compound, s.pretreatment, s.cuts, s.clamp), []).append(s)
-    parts = sorted(groups.values(), key=len, reverse=True)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(settings), desc="lesson runs", unit="run")
-    with pool(workers) as ex:
-        for part in ex.map(_worker, [str(cat.file)] * len(parts), parts):
-            for b in part:
-                bundles[b["key"]] = b
-            if bar is not None:
+    with progress_bar(len(settings), desc="lesson runs", unit="run", enabled=progress) as bar:
+        if workers <= 1 or len(settings) < 8:
+            for s in settings:
+                bundles[s.key] = safe_compute(cat, s)
+                bar.update(1)
+            return bundles
+        groups: dict[tuple, list[Setting]] = {}
+        for s in settings:  # one task per compiled structure, largest first
+            groups.setdefault((s.species, s.compound, s.pretreatment, s.cuts, s.clamp), []).append(s)
+        parts = sorted(groups.values(), key=len, reverse=True)
+        with pool(workers) as ex:
+            for part in ex.map(_worker, [str(cat.file)] * len(parts), parts):
+                for b in part:
+                    bundles[b["key"]] = b
                 bar.update(len(part))
-    if bar is not None:
-        bar.close()
     return bundles
 
 
@@ -172,8 +169,10 @@ def _store(cat: Catalogue, grid: list[Setting], bundles: dict[str, dict], grid_t
 
 
 def write_lesson(out: str | Path, *, compounds=None, doses=(0.3, 1, 3), species=None, pretreatments=None, cuts=None,
-                 genotypes=None, conditions=None, condition_grid: str = "typical", catalogue=None, questions=None, workers: int = 2, progress: bool = False) -> dict:
-    """Compute the grid's runs and the questions' answers and write the page; returns counts and the size in bytes."""
+                 genotypes=None, conditions=None, condition_grid: str = "typical", catalogue=None, questions=None, workers: int = 2, progress: bool | None = None) -> dict:
+    """Compute the grid's runs and the questions' answers and write the page; returns counts and the size in bytes.
+
+    `progress`: a bar of runs done (tqdm.auto); None, the default, shows it in a notebook or on a terminal."""
     try:
         from bokeh.embed import file_html
         from bokeh.models import CustomJS
@@ -246,6 +245,7 @@ if (i >= 0) {
     doc.js_on_event("document_ready", view.ready)
     html = file_html(doc, resources=INLINE, title=doc.title)
     payload = json.dumps(store, separators=(",", ":")).replace("</", "<\\/")
+    html = html.replace("<head>", "<head>\n" + PRINT_PAGE, 1)  # the first <head> is the document's (Bokeh's scripts come after it)
     head, sep, tail = html.rpartition("</body>")  # the last one: Bokeh's inline scripts may contain the text '</head>'
     html = f'{head}<script type="application/json" id="{STORE_ID}">{payload}</script>\n{sep}{tail}'
     out = Path(out)

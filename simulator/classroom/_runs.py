@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 
 import numpy as np
 
@@ -128,10 +128,19 @@ class RunCache:
         self._keep: set[str] = set()  # queued with replace=False: never dropped by a later wave
         self._pool = pool(workers, nice=10) if workers else None  # ahead-of-time work yields to the class's clicks
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+    def close(self, wait_s: float = 5.0) -> None:
+        """Stop the worker: queued runs are dropped, and the runs it is on get `wait_s` to end before it is stopped
+        (at its idle priority on a busy machine one run can take minutes, and the app would not exit until it ended)."""
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        with self._lock:
+            running = [f for f in self._pending.values() if f.running()]
+        workers = list((getattr(pool, "_processes", None) or {}).values())  # no public handle before Python 3.14
+        pool.shutdown(wait=False, cancel_futures=True)
+        if wait(running, timeout=wait_s).not_done:
+            for w in workers:  # the pool has dropped its cancelled runs by now, so a stopped worker fails only these
+                w.terminate()
 
     def cached(self, s: Setting) -> dict | None:
         with self._lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
 import time
@@ -180,6 +181,10 @@ def serve(port: int = 5006, *, open_browser: bool = True, catalogue: str | Path 
     print(f"plasticity app: serving on http://127.0.0.1:{port}/ (Ctrl+C to stop)", flush=True)
     if open_browser:
         server.io_loop.add_callback(server.show, "/")
+    try:  # SIGTERM (kill, a service manager) stops the loop as Ctrl+C would: the worker is shut down, nothing leaks
+        server.io_loop.asyncio_loop.add_signal_handler(signal.SIGTERM, server.io_loop.stop)
+    except NotImplementedError:  # Windows: no signal handlers on the event loop
+        pass
     try:
         server.io_loop.start()
     finally:

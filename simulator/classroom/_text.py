@@ -30,3 +30,11 @@ def limits_html(path: Path = TEXT) -> str:
     t = panel_text(path)["limits"]
     lis = "".join(f"<li>{html.escape(i)}</li>" for i in t["items"])
     return f"<p>{html.escape(t['intro'])}</p><ul class='limits'>{lis}</ul>"
+
+
+def handout_html(prompts: list[str], path: Path = TEXT) -> str:
+    """The printed handout's text: every question with room for a prediction, then the two panels."""
+    qs = "".join(f"<li><p>{html.escape(p)}</p><p class='blank'>My prediction: ______________________</p></li>" for p in prompts)
+    return ("<h2>Predict, then reveal</h2><p>Write down a prediction for each question before you look at the model's "
+            f"answer.</p><ol class='handout'>{qs}</ol><h2>The stages</h2>{stages_html(path)}"
+            f"<h2>What the model cannot tell you</h2>{limits_html(path)}")

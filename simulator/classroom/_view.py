@@ -16,18 +16,25 @@ import numpy as np
 
 from ._catalogue import FEEDBACK, GAIN_HOURS, NONE, Catalogue, Setting
 from ._runs import COLUMNS, STAGES
-from ._text import limits_html, stages_html
+from ._text import handout_html, limits_html, stages_html
 
 JS = (Path(__file__).resolve().parent / "view.js").read_text(encoding="utf-8")
 BLUE, ORANGE, VERMILLION, GREY = "#0072B2", "#E69F00", "#D55E00", "#404040"
+CURSOR = "#009E73"  # the slider's time: Okabe-Ito bluish green, a colour no curve uses
 VEHICLE = {"line_color": "#000000", "line_dash": "dotted", "line_width": 2}
 GHOST = {"line_color": ORANGE, "line_dash": "dashed", "line_width": 3}
 NOW = {"line_color": BLUE, "line_width": 3}
 PLOTTED = ["drug", *STAGES, "gain"]  # the eight time courses, in their order on the page
+FITTED = PLOTTED[1:]  # their y ranges follow the curves; the drug's stays 0-100 % of its peak
+X_TICKS = {"first 12 h": [0, 3, 6, 9, 12], "all 72 h": [0, 24, 48, 72]}
 CURVE_COLUMNS = ["t", *COLUMNS[1:], *(f"v_{c}" for c in COLUMNS[1:]), "g_t", *(f"g_{c}" for c in COLUMNS[1:])]
-STAGE_TITLES = {"drug": "drug in the brain (% of its peak)", "glutamate": "glutamate (fold)", "ampa": "AMPA activation (fold)",
+STAGE_TITLES = {"drug": "drug in brain (% of peak)", "glutamate": "glutamate (fold)", "ampa": "AMPA activation (fold)",
                 "bdnf": "BDNF (fold)", "trkb": "active TrkB (fold)", "mtorc1": "mTORC1 (fold)",
                 "synaptic_protein": "synaptic protein (fold)", "gain": "spine gain vs vehicle (%)"}
+CAPTION = ("Each plot compares the setting now (blue) with its vehicle (black dots: no drug, same species and condition) "
+           "and with the setting shown before (orange dashes). The drug is its brain concentration with its breakdown "
+           "products, as a % of its own peak; the signalling stages are fold over the drug-free level; the spine gain is "
+           "the % more spines than the vehicle. The green line is the time on the slider.")
 CSS = """
 :host { font-size: 17px; }
 .setting { font-size: 22px; font-weight: 600; }
@@ -48,7 +55,13 @@ table.reveal td { padding: 3px 0; }
 dl.stages dt { font-weight: 700; margin-top: 6px; }
 dl.stages dd { margin-left: 1em; }
 ul.limits li { margin-bottom: 6px; }
+.caption { font-size: 14px; color: #333; margin: 2px 0; }
 """
+PLOT_WIDTH = 232  # four plots a row: controls and plots fit a 1,280 px window, the question panel wraps below them
+CONTROLS_WIDTH = 280
+SCREEN_ONLY = "@media print { :host { display: none !important; } }"
+PRINT_ONLY = (":host { display: none !important; } @media print { :host { display: block !important; width: auto !important; "
+              "height: auto !important; } } ol.handout li { margin-bottom: 10px; } .blank { color: #555; } h2 { font-size: 20px; }")
 WIDGET_CSS = ":host { font-size: 16px; } label, .bk-input, select, input, button { font-size: 16px; }"
 
 
@@ -168,7 +181,7 @@ def curves_for(bundle: dict, ghost: dict | None) -> dict[str, np.ndarray]:
 def fit_y(view: View) -> None:
     """The time courses' y ranges for the curves the view holds (P.fit does it in the page for every later change)."""
     d = view.curves.data
-    for yr, col in zip(view.yranges, PLOTTED):
+    for yr, col in zip(view.yranges, FITTED):
         ys = np.concatenate([np.asarray(d[k], dtype=float) for k in (col, f"v_{col}", f"g_{col}") if k in d])
         ys = ys[np.isfinite(ys)]
         if not len(ys):
@@ -206,8 +219,10 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
         ColumnDataSource,
         CustomJS,
         Div,
+        FixedTicker,
         InlineStyleSheet,
         LinearColorMapper,
+        NumeralTickFormatter,
         RadioButtonGroup,
         Range1d,
         Select,
@@ -226,24 +241,24 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
 
     # ------------------------------------------------------------------ controls
     compound = Select(title="Compound", value=setting.compound, options=[(c.id, c.display) for c in cat.compounds.values()],
-                      stylesheets=[wcss], css_classes=["pl-compound"], width=280)
+                      stylesheets=[wcss], css_classes=["pl-compound"], width=CONTROLS_WIDTH - 20)
     dose = Select(title=f"Dose ({dosing.unit_label})", value=f"{setting.dose:g}", options=dose_options(cat, setting),
-                  stylesheets=[wcss], css_classes=["pl-dose"], width=280)
-    species = Select(title="Species", value=setting.species, options=list(cat.species), stylesheets=[wcss], css_classes=["pl-species"], width=280)
+                  stylesheets=[wcss], css_classes=["pl-dose"], width=CONTROLS_WIDTH - 20)
+    species = Select(title="Species", value=setting.species, options=list(cat.species), stylesheets=[wcss], css_classes=["pl-species"], width=CONTROLS_WIDTH - 20)
     pretreatment = Select(title="Pretreatment (before the drug)", value=setting.pretreatment,
                           options=[(NONE, "none")] + [(p.key, p.display) for p in cat.pretreatments.values()],
-                          stylesheets=[wcss], css_classes=["pl-pretreatment"], width=280)
+                          stylesheets=[wcss], css_classes=["pl-pretreatment"], width=CONTROLS_WIDTH - 20)
     cuts_head = Div(text="<b>Cut a feedback edge</b>", stylesheets=[css])
     cuts = CheckboxGroup(labels=list(FEEDBACK.values()), active=[i for i, c in enumerate(FEEDBACK) if c in setting.cuts],
                          stylesheets=[wcss], css_classes=["pl-cuts"])
     genotype = Select(title="Genotype", value=setting.genotype, options=list(cat.genotypes), stylesheets=[wcss],
-                      css_classes=["pl-genotype"], width=280)
+                      css_classes=["pl-genotype"], width=CONTROLS_WIDTH - 20)
     condition = Select(title="Condition (before any drug)", value=setting.condition, options=list(cat.conditions.items()),
-                       stylesheets=[wcss], css_classes=["pl-condition"], width=280)
+                       stylesheets=[wcss], css_classes=["pl-condition"], width=CONTROLS_WIDTH - 20)
     slider = Slider(title="Time after dosing (h)", start=0, end=72, step=0.1, value=2.0, stylesheets=[wcss],
-                    css_classes=["pl-time"], width=280)
-    play = Toggle(label="▶ Play the time course", active=False, stylesheets=[wcss], css_classes=["pl-play"], width=280)
-    xr = RadioButtonGroup(labels=["first 12 h", "all 72 h"], active=1, stylesheets=[wcss], css_classes=["pl-range"])
+                    css_classes=["pl-time"], width=CONTROLS_WIDTH - 20)
+    play = Toggle(label="▶ Play the time course", active=False, stylesheets=[wcss], css_classes=["pl-play"], width=CONTROLS_WIDTH - 20)
+    xr = RadioButtonGroup(labels=list(X_TICKS), active=1, stylesheets=[wcss], css_classes=["pl-range"])
 
     # ------------------------------------------------------------------ data
     curves = ColumnDataSource({c: [] for c in CURVE_COLUMNS})
@@ -282,13 +297,21 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
     # the ranges are set in the page (P.fit, with the new curves, so that a plot paints once) and not sent back
     xrange = Range1d(-0.5, 72, syncable=False)
     cursor = ColumnDataSource({"x": [2.0]})  # the slider's time, one source for every time course (changed in place)
+    xticks = FixedTicker(ticks=X_TICKS["all 72 h"])  # one ticker for every plot: the x range buttons change it
     figs, yranges = [], []
     for col in PLOTTED:
-        yr = Range1d(0, 1, syncable=False)
-        f = figure(width=255, height=200, x_range=xrange, y_range=yr, toolbar_location=None, tools="", title=STAGE_TITLES[col])
-        f.title.text_font_size = "15px"
+        yr = Range1d(-0.03, 1.05) if col == "drug" else Range1d(0, 1, syncable=False)
+        f = figure(width=PLOT_WIDTH, height=200, x_range=xrange, y_range=yr, toolbar_location=None, tools="", title=STAGE_TITLES[col])
+        f.title.text_font_size = "14px"
         f.axis.major_label_text_font_size = "13px"
-        f.xaxis.axis_label = "h"
+        f.xaxis.axis_label = "hours after the dose"
+        f.xaxis.ticker = xticks
+        if col == "drug":
+            f.yaxis.ticker = FixedTicker(ticks=[0, 0.5, 1])
+            f.yaxis.formatter = NumeralTickFormatter(format="0%")
+        else:
+            f.yaxis.ticker.desired_num_ticks = 4
+            yranges.append(yr)
         for x, y, style in (("t", f"v_{col}", VEHICLE), ("g_t", f"g_{col}", GHOST), ("t", col, NOW)):
             f.line(x, y, source=curves, **style)
         if col == "drug":
@@ -299,17 +322,18 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
                 f.line("t", "y", source=ColumnDataSource({"t": [np.nan], "y": [np.nan]}), legend_label=label, **style)
             f.legend.label_text_font_size = "12px"
             f.legend.background_fill_alpha = 0.6
-        f.vspan(x="x", source=cursor, line_color=VERMILLION, line_width=2)
+        f.vspan(x="x", source=cursor, line_color=CURSOR, line_width=2)
         figs.append(f)
-        yranges.append(yr)
-    fit = CustomJS(args={"curves": curves, "ranges": yranges, "cols": PLOTTED}, code=JS + "P.fit({curves, ranges, cols});")
+    fit = CustomJS(args={"curves": curves, "ranges": yranges, "cols": FITTED}, code=JS + "P.fit({curves, ranges, cols});")
     curves.js_on_change("data", fit)
-    xr.js_on_change("active", CustomJS(args={"r": xrange}, code="r.start = -0.5; r.end = cb_obj.active === 0 ? 12 : 72;"))
-    grid = column(row(*figs[:4]), row(*figs[4:]))
+    xr.js_on_change("active", CustomJS(args={"r": xrange, "ticker": xticks, "ticks": list(X_TICKS.values())},
+                                       code="r.start = -0.5; r.end = cb_obj.active === 0 ? 12 : 72; ticker.ticks = ticks[cb_obj.active];"))
+    caption = Div(text=f"<p class='caption'>{CAPTION}</p>", stylesheets=[css], css_classes=["pl-caption"], width=4 * PLOT_WIDTH)
+    grid = column(row(*figs[:4]), row(*figs[4:]), caption)
 
     # ------------------------------------------------------------------ text
     # fixed sizes; P.text writes new text into them in place, with no re-layout
-    title = Div(text="", stylesheets=[css], css_classes=["pl-title"], width=1000, height=64)
+    title = Div(text="", stylesheets=[css], css_classes=["pl-title"], width=4 * PLOT_WIDTH, height=64)
     gains = Div(text="", stylesheets=[css], css_classes=["pl-gains"], width=760, height=112)
     stages = Div(text=stages_html(), stylesheets=[css], css_classes=["pl-stages"], width=480)
     limits = Div(text=limits_html(), stylesheets=[css], css_classes=["pl-limits"], width=480)
@@ -346,14 +370,17 @@ def build(cat: Catalogue, quiz: dict[str, list], setting: Setting, *, lesson: bo
 
     controls = column(Div(text="<b style='font-size:20px'>Setting</b>", stylesheets=[css]), compound, dose, species, condition,
                       pretreatment, cuts_head, cuts, genotype, Div(text="<b style='font-size:20px'>Time</b>", stylesheets=[css]), slider, play, xr,
-                      width=300)
+                      width=CONTROLS_WIDTH, stylesheets=[InlineStyleSheet(css=SCREEN_ONLY)])
     tabs = Tabs(tabs=[TabPanel(child=quiz_panel, title="Predict, then reveal"), TabPanel(child=stages, title="The stages"),
                       TabPanel(child=limits, title="What the model cannot tell you")], stylesheets=[wcss], css_classes=["pl-tabs"])
     heading = Div(text="<h1 style='margin:0;font-size:28px'>The feedback loop: glutamate → AMPA → BDNF → TrkB → mTORC1 → spines</h1>"
                   + ("<p style='margin:2px 0;font-size:15px'>Lesson page: every run precomputed by <code>plasticity lesson</code>; "
                      "it works offline.</p>" if lesson else ""), stylesheets=[css])
     centre = column(title, gains, clock, dia, grid)
-    layout = column(heading, row(controls, centre, tabs))
+    # the question panel wraps below the plots when the window is narrower than the three columns (about 1,700 px)
+    handout = Div(text=handout_html(quiz["prompt"]), stylesheets=[css, InlineStyleSheet(css=PRINT_ONLY)], css_classes=["pl-handout"])
+    tabs.stylesheets = [*tabs.stylesheets, InlineStyleSheet(css=SCREEN_ONLY)]  # printed: the handout holds its text
+    layout = column(heading, row(controls, centre, tabs, styles={"flex-wrap": "wrap", "row-gap": "12px"}), handout)
     # first draw once the page has loaded: the question and (for an already filled source) the diagram
     ready = CustomJS(args={**quiz_args, **dargs, "title": title, "gains": gains},
                             code=JS + "P.question({quiz, select, prompt, choice, number, out}); P.info({info, title, gains});"
