@@ -188,6 +188,7 @@ class Target:
     source_key: str  # the key compounds use for their potency (usually the target's own name)
     potency_scale: str | None
     description: str
+    tau_scale: str | None = None  # a parameter scaling every ligand's tau: the tissue's receptor reserve and coupling
 
 
 @dataclass(frozen=True)
@@ -262,12 +263,16 @@ def load_pathway(path: Path) -> Pathway:
         where = f"targets.{name}"
         if not isinstance(entry, dict):
             raise ModelFileError(file, where, f"expected a table {{ kind = ..., description = ... }}, got {entry!r:.60}")
-        if entry.get("potency_scale") is not None and not isinstance(entry["potency_scale"], str):
-            raise ModelFileError(file, f"{where}.potency_scale", f"expected a parameter name, got {entry['potency_scale']!r:.60}")
+        for key in ("potency_scale", "tau_scale"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise ModelFileError(file, f"{where}.{key}", f"expected a parameter name, got {entry[key]!r:.60}")
         kind = _text(entry, "kind", file, where)
         if kind not in TARGET_KINDS:
             raise ModelFileError(file, f"{where}.kind", f"expected one of {TARGET_KINDS}, got {kind!r}")
-        targets[name] = Target(name, kind, _text(entry, "from", file, where, name), entry.get("potency_scale"), _text(entry, "description", file, where, ""))
+        if entry.get("tau_scale") is not None and kind != "agonist":
+            raise ModelFileError(file, f"{where}.tau_scale", f"only an agonist target has operational efficacies to scale; kind is {kind!r}")
+        targets[name] = Target(name, kind, _text(entry, "from", file, where, name), entry.get("potency_scale"), _text(entry, "description", file, where, ""),
+                               entry.get("tau_scale"))
     edges = {}
     for name, entry in _table(data, "edges", file, required=False).items():
         if not isinstance(entry, dict):
@@ -428,7 +433,7 @@ class SpeciesPK:
     params: dict[str, Param]
     routes: dict[str, dict[str, Param]]
     metabolites: tuple[Metabolite, ...]
-    first_pass: dict[str, dict[str, Param]] = field(default_factory=dict)  # route -> metabolite -> fraction of the dose
+    first_pass: dict[str, dict[str, Param]] = field(default_factory=dict)  # route -> metabolite -> share of the non-bioavailable part
 
     @property
     def systemic(self) -> bool:
@@ -490,21 +495,23 @@ def _compound_target(tname: str, entry: dict, file: str, w: str) -> CompoundTarg
                           opt["efficacy"], opt["hallucinogenic_efficacy"], opt["tau"], koff)
 
 
-def _first_pass(table: object, rp: dict[str, Param], route: str, file: str, rw: str) -> dict[str, Param]:
-    """`first_pass_to = { <metabolite> = { value, unit, source } }`: the fraction of the dose that the first pass
-    turns into each metabolite; with the bioavailable fraction it may not exceed the whole dose."""
+def _first_pass(table: object, route: str, file: str, rw: str) -> dict[str, Param]:
+    """`first_pass_to = { <metabolite> = { value, unit, source } }`: the share of the non-bioavailable part of the
+    dose (1 - F) that the first pass turns into each metabolite; the shares sum to at most 1 (the rest is
+    eliminated), so mass is conserved for any F in [0, 1]."""
     if route in ("iv", "icv"):
         raise ModelFileError(file, f"{rw}.first_pass_to", f"route {route} has no first pass (only extravascular routes absorbed through the liver)")
     if not isinstance(table, dict) or not table:
         raise ModelFileError(file, f"{rw}.first_pass_to", f"expected a table {{ <metabolite> = {{ value = ..., unit = \"1\", source = ... }} }}, got {table!r:.60}")
     out = {str(k).lower(): read_param(v, file, f"{rw}.first_pass_to.{k}", expect="dimensionless") for k, v in table.items()}
     for k, p in out.items():
-        if p.value < 0 or (p.range is not None and p.range[0] < 0):
-            raise ModelFileError(file, f"{rw}.first_pass_to.{k}", f"expected a fraction of the dose >= 0, got {p.value}")
-    total = rp["bioavailability"].value + sum(p.value for p in out.values()) if "bioavailability" in rp else None
-    if total is not None and total > 1 + 1e-9:
-        raise ModelFileError(file, f"{rw}.first_pass_to", f"bioavailability {rp['bioavailability'].value:g} plus first-pass fractions "
-                             f"{', '.join(f'{k} {p.value:g}' for k, p in out.items())} is {total:g}, more than the whole dose (1)")
+        lo, hi = p.range if p.range is not None else (p.value, p.value)
+        if not 0 <= lo <= hi <= 1:
+            raise ModelFileError(file, f"{rw}.first_pass_to.{k}", f"expected a share between 0 and 1 (value and range), got {p.value} with range {p.range}")
+    top = sum(p.range[1] if p.range is not None else p.value for p in out.values())
+    if top > 1 + 1e-9:
+        raise ModelFileError(file, f"{rw}.first_pass_to", f"the shares ({', '.join(f'{k} {p.value:g}' for k, p in out.items())}) may add up to {top:g} "
+                             "at the top of their ranges; together they can be at most the whole first pass (1)")
     return out
 
 
@@ -551,7 +558,7 @@ def parse_compound(data: dict, cid: str, file: str, target_keys: set[str], speci
                 raise ModelFileError(file, f"{rw}.{sorted(extra)[0]}", f"unexpected key; allowed: {sorted(_ROUTE_KEYS | {'first_pass_to'})}")
             rp = {k: read_param(v, file, f"{rw}.{k}", positive=k != "bioavailability", expect=EXPECTED_UNITS[k]) for k, v in rentry.items() if k != "first_pass_to"}
             if "first_pass_to" in rentry:
-                first_pass[route] = _first_pass(rentry["first_pass_to"], rp, route, file, rw)
+                first_pass[route] = _first_pass(rentry["first_pass_to"], route, file, rw)
             if route == "icv":
                 for k in ("distribution_volume", "brain_elimination_halflife"):
                     if k not in rp:
@@ -573,12 +580,6 @@ def parse_compound(data: dict, cid: str, file: str, target_keys: set[str], speci
             if not isinstance(m, dict):
                 raise ModelFileError(file, mw, f"expected a table {{ compound = ..., fraction = ... }}, got {m!r:.60}")
             mets.append(Metabolite(_text(m, "compound", file, mw).lower(), read_param(m.get("fraction"), file, f"{mw}.fraction", expect="dimensionless")))
-        named = {m.compound for m in mets}
-        for route, to in first_pass.items():
-            for met in to:
-                if met not in named:
-                    raise ModelFileError(file, f"{w}.routes.{route}.first_pass_to.{met}", f"'{met}' must also be listed in [[{w}.metabolites]] "
-                                         f"(first-pass metabolism forms the same metabolite as systemic clearance); listed: {sorted(named) or 'none'}")
         pk[sp] = SpeciesPK(sp, params, routes, tuple(mets), first_pass)
     return Compound(
         cid,
@@ -674,6 +675,13 @@ def index_compounds(compounds: Iterable[Compound]) -> tuple[dict[str, Compound],
                     raise UnknownNameError("compound", m.compound, lookup, context=f"{c.file}: pk.{pk.species}.metabolites")
                 if lookup[m.compound] == c.id:
                     raise ModelFileError(c.file, f"pk.{pk.species}.metabolites", f"{c.name} is listed as its own metabolite")
+            named = {lookup[m.compound] for m in pk.metabolites}
+            for route, to in pk.first_pass.items():
+                for met in to:
+                    if lookup.get(met) not in named:
+                        raise ModelFileError(c.file, f"pk.{pk.species}.routes.{route}.first_pass_to.{met}", f"'{met}' must also be listed in "
+                                             f"[[pk.{pk.species}.metabolites]] (first-pass metabolism forms the same metabolite as systemic clearance); "
+                                             f"listed: {sorted(m.compound for m in pk.metabolites) or 'none'}")
     return by_id, lookup
 
 

@@ -72,7 +72,7 @@ def add_pharmacokinetics(m: ModelParts, lib: Library, species: Species, present:
         else:
             _compound(m, lib.compounds[cid], species, routes_used[cid])
     if not species.bath:
-        _metabolite_formation(m, lib, species, present)
+        _metabolite_formation(m, lib, species, present, routes_used)
 
 
 def _bath(m: ModelParts, c: Compound) -> None:
@@ -105,8 +105,17 @@ def _compound(m: ModelParts, c: Compound, species: Species, routes: set[str]) ->
     m.readouts.append((f"{cid}_brain_nM", sp.Symbol(f"{cid}_brain_nM"), "nM"))
 
 
+def absorption_rate(cid: str, route: str) -> sp.Expr:
+    """The flux leaving a depot (nmol/h): the whole absorbed dose, before the first pass divides it."""
+    return LOG2 / sp.Symbol(f"{cid}_{route}_absorption_halflife") * sp.Symbol(route_state(cid, route))
+
+
 def _systemic(m: ModelParts, cid: str, P: dict, bw: sp.Symbol, routes: set[str], route_params: dict) -> sp.Expr:
-    """Central (+ peripheral) compartments, depots and the brain; returns the brain concentration."""
+    """Central (+ peripheral) compartments, depots and the brain; returns the brain concentration.
+
+    Of what leaves a depot, the bioavailable fraction F reaches the central compartment; of the rest (1 - F), the
+    first pass turns the shares named in `first_pass_to` into metabolites (added by _metabolite_formation) and
+    eliminates what is left."""
     central = sp.Symbol(f"{cid}_central")
     vol = P["volume"] * bw
     cl = P["clearance"] * bw
@@ -121,10 +130,9 @@ def _systemic(m: ModelParts, cid: str, P: dict, bw: sp.Symbol, routes: set[str],
         R = {k: m.param(f"{cid}_{route}_{k}", v) for k, v in route_params[route].items()}
         if route == "iv":
             continue
-        depot = sp.Symbol(route_state(cid, route))
-        ka = LOG2 / R["absorption_halflife"]
-        m.state(depot.name, -ka * depot, "nmol")
-        flux += R["bioavailability"] * ka * depot
+        absorbed = absorption_rate(cid, route)
+        m.state(route_state(cid, route), -absorbed, "nmol")
+        flux += R["bioavailability"] * absorbed
     if "iv" in routes:
         flux += m.input(f"{cid}_infusion")
     m.state(central.name, flux, "nmol")  # metabolite formation is added by _metabolite_formation
@@ -135,8 +143,9 @@ def _systemic(m: ModelParts, cid: str, P: dict, bw: sp.Symbol, routes: set[str],
     return brain
 
 
-def _metabolite_formation(m: ModelParts, lib: Library, species: Species, present: list[str]) -> None:
-    """The fraction of each parent's clearance that forms a metabolite enters the metabolite's central compartment."""
+def _metabolite_formation(m: ModelParts, lib: Library, species: Species, present: list[str], routes_used: dict[str, set[str]]) -> None:
+    """Metabolites enter their central compartment from the parent's systemic clearance (the fraction of it that
+    forms them) and, on an extravascular route, from the first pass (their share of the non-bioavailable part)."""
     bw = sp.Symbol("body_weight")
     for cid in present:
         pk = lib.compounds[cid].pk[species.name]
@@ -147,3 +156,9 @@ def _metabolite_formation(m: ModelParts, lib: Library, species: Species, present
             frac = m.param(f"{cid}_to_{mid}_fraction", met.fraction)
             parent_flux = sp.Symbol(f"{cid}_clearance") * bw * sp.Symbol(f"{cid}_central") / (sp.Symbol(f"{cid}_volume") * bw)
             m.states[f"{mid}_central"] += frac * parent_flux
+        for route in sorted(routes_used[cid] & set(pk.first_pass)):
+            for name, fraction in pk.first_pass[route].items():
+                mid = lib.compound(name).id
+                share = m.param(f"{cid}_{route}_first_pass_to_{mid}", fraction)
+                lost = 1 - sp.Symbol(f"{cid}_{route}_bioavailability")
+                m.states[f"{mid}_central"] += share * lost * absorption_rate(cid, route)
