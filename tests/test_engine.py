@@ -51,17 +51,52 @@ def test_inputs_in_force_switch_at_their_times():
     assert p_t[1].tolist() == [0.0, 2.0, 2.0, 0.0, 0.0]
 
 
-def test_tape_matches_the_generated_code(ket):
-    """The interpreter's right-hand side and Jacobian equal the generated Python's at the steady state and off it."""
-    mod, md = native.generic(), native.tape_args(ket.compiled)
+def _sympy_functions(comp):
+    """rhs_into and jac_into printed from sympy, the Jacobian differentiated by sympy: a reference made apart from the tape."""
+    import sympy as sp
+
+    from simulator.engine import codegen
+
+    flat = comp.flat
+    ren = codegen._rename(flat)
+    lines = [(ren[sp.Symbol(name)], codegen._protect(e.xreplace(ren))) for name, e in flat.assignments]
+    odes = [codegen._protect(e.xreplace(ren)) for e in flat.odes]
+    model, pattern = codegen._sympy_model(lines, odes, comp.n_states, len(flat.params))
+    ns = {"np": np, "pos": codegen.pos, "dpow": codegen.dpow, "ppow": codegen.ppow}
+    exec("\n\n".join(model), ns)
+    return ns["rhs_into"], ns["jac_into"], pattern
+
+
+def test_tape_matches_sympy(ket):
+    """The tape's right-hand side and its op-by-op Jacobian, run by the interpreter and as printed Python, equal sympy's
+    at the steady state and off it (where powers of negative overshoots are clipped)."""
     comp = ket.compiled
+    n = comp.n_states
+    rhs_ref, jac_ref, pattern = _sympy_functions(comp)
+    assert np.array_equal(pattern, comp.jac_pattern)
+    mod, md = native.generic(), native.tape_args(comp)
     rng = np.random.default_rng(1)
-    for y in (ket.y0, ket.y0 * rng.uniform(0.5, 2.0, ket.y0.shape)):
-        reg, f = mod.scratch(md), np.empty_like(y)
-        mod.rhs_into(md, reg, 0.0, y, ket.p, f)
-        ref = comp.rhs(0.0, y, ket.p)
-        assert np.allclose(f, ref, rtol=1e-12, atol=1e-12)  # at the steady state f is round-off, in another order
-        jac = np.zeros((comp.n_states, comp.n_states))
-        mod.jac_into(md, reg, 0.0, y, ket.p, jac)
-        ref = comp.jac(0.0, y, ket.p)
-        assert np.allclose(jac, ref, rtol=1e-12, atol=1e-12)
+    for y in (ket.y0, ket.y0 * rng.uniform(0.5, 2.0, n), ket.y0 * rng.uniform(-1.0, 2.0, n)):
+        ref, jref = rhs_ref(0.0, y, ket.p, np.empty(n)), jac_ref(0.0, y, ket.p, np.zeros((n, n)))
+        f, jac = np.empty(n), np.zeros((n, n))
+        mod.rhs_into(md, mod.scratch(md), 0.0, y, ket.p, f)
+        mod.jac_into(md, mod.scratch(md), 0.0, y, ket.p, jac)
+        for got in (f, comp.rhs(0.0, y, ket.p)):  # at the steady state f is round-off, summed in another order
+            assert np.allclose(got, ref, rtol=1e-12, atol=1e-12)
+        for got in (jac, comp.jac(0.0, y, ket.p)):
+            assert np.allclose(got, jref, rtol=1e-12, atol=1e-12)
+
+
+def test_a_new_structure_needs_no_compile(monkeypatch):
+    """A compound never run in this process reaches the generic kernel as a tape: nothing is compiled for it."""
+    from simulator._simulate import setup
+
+    monkeypatch.setenv("PLASTICITY_ENGINE", "native")
+    native.generic()
+    before = dict(native.compile_seconds)
+    s = setup(["ketamine 10 mg/kg ip", "lsd 0.1 mg/kg ip at 12 h"], species="rat")
+    assert s.compiled.tape is not None
+    out, status = native.integrate(s.compiled, s.p[None, :], s.y0[None, :], np.array([0.0, 24.0]), np.zeros(0, np.int64),
+                                   np.zeros(0, np.int64), np.zeros((1, 0)), np.zeros((1, 0)), simulator.Tolerances())
+    assert status[0] == 0 and np.all(np.isfinite(out))
+    assert native.compile_seconds == before

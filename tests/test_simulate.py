@@ -129,9 +129,12 @@ def test_python_errors_are_typed():
 def test_a_crawling_solve_ends_with_an_error_not_a_hang(monkeypatch):
     """The work limit ends a solve that needs more right-hand sides than allowed. The reworked loop has no parameter
     setting in range that crawls (a near-0 disinhibition Hill coefficient did before issue 14), so the limit is lowered
-    until an ordinary 2 h ketamine run exceeds it."""
+    until an ordinary 2 h ketamine run exceeds it: the compiled kernel's step limit first (it hands the run to the
+    SciPy path), then the SciPy path's limit on right-hand sides."""
+    from simulator.engine import native
     from simulator.engine import scipy_path as _solve
 
+    monkeypatch.setattr(native, "MAX_STEPS", 20)
     monkeypatch.setattr(_solve, "MAX_RHS_EVALS", 50)
     with pytest.raises(simulator.SimulationError, match=r"gave up between t = 0 h and 2 h after 50 right-hand-side"):
         simulator.simulate(["ketamine 10 mg/kg ip"], hours=2, params={"k_glutamate": 4.5})

@@ -18,11 +18,17 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from ..model.compose import Carry, FlatModel
 from .bounds import check_expanded
+from .tape import Tape, UnsupportedExpression, build, python_source
 
 
 def pos(x):
     """max(x, 0), elementwise; keeps non-integer powers real when a solver overshoots below 0."""
     return np.maximum(x, 0.0)
+
+
+def ppow(x, n):
+    """pos(x) ** n, elementwise (the tape's protected power)."""
+    return pos(x) ** n
 
 
 def dpow(x, m):
@@ -142,24 +148,67 @@ def _expand(flat: FlatModel) -> tuple[dict[sp.Symbol, sp.Expr], list[sp.Expr]]:
 def _rename(flat: FlatModel) -> dict[sp.Symbol, sp.Symbol]:
     ren = {sp.Symbol(s): sp.Symbol(f"y_{i}") for i, s in enumerate(flat.states)}
     ren.update({sp.Symbol(p): sp.Symbol(f"p_{j}") for j, p in enumerate(flat.params)})
+    ren.update({sp.Symbol(name): sp.Symbol(f"a_{k}") for k, (name, _) in enumerate(flat.assignments)})
     return ren
 
 
-def _function(name: str, args: str, flat: FlatModel, exprs: list[sp.Expr], targets: list[str], used: set[str]) -> str:
-    subs, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("c_"), optimizations="basic")
-    lines = [f"def {name}({args}):"]
-    for i in range(len(flat.states)):
-        if f"y_{i}" in used:
-            lines.append(f"    y_{i} = y[{i}]")
-    for j in range(len(flat.params)):
-        if f"p_{j}" in used:
-            lines.append(f"    p_{j} = p[{j}]")
-    for sym, e in subs:
-        lines.append(f"    {sym} = {_printer.doprint(e)}")
-    for tgt, e in zip(targets, reduced):
-        lines.append(f"    {tgt} = {_printer.doprint(e)}")
-    lines.append("    return out" if "out" in args else "    return None")
-    return "\n".join(lines)
+Line = tuple[sp.Symbol, sp.Expr]
+
+
+def _gradient(e: sp.Expr, grad: dict[sp.Symbol, dict[int, sp.Expr]]) -> dict[int, sp.Expr]:
+    """The nonzero derivatives of `e` by each state, by the chain rule through the assignments (whose `grad` is known)."""
+    out: dict[int, sp.Expr] = {}
+    for s in e.free_symbols:
+        g = grad.get(s)
+        if not g:
+            continue
+        de = sp.diff(e, s)
+        if de == 0:
+            continue
+        for j, dj in g.items():
+            out[j] = out.get(j, sp.S.Zero) + de * dj
+    return {j: d for j, d in out.items() if d != 0}
+
+
+def _chain(lines: list[Line], n_states: int) -> tuple[list[Line], dict[sp.Symbol, dict[int, sp.Expr]]]:
+    """Each assignment's derivatives by the states as lines of their own (`da_k_j`), each from its direct inputs.
+
+    Differentiating the substituted equations instead made sympy walk and simplify the whole expanded tree
+    for every entry: seconds to a minute per new model structure; this is linear in the assignments."""
+    grad: dict[sp.Symbol, dict[int, sp.Expr]] = {sp.Symbol(f"y_{i}"): {i: sp.S.One} for i in range(n_states)}
+    dlines: list[Line] = []
+    for sym, e in lines:
+        g = {}
+        for j, d in _gradient(e, grad).items():
+            if d.is_Atom:
+                g[j] = d
+            else:
+                g[j] = sp.Symbol(f"d{sym.name}_{j}")
+                dlines.append((g[j], d))
+        grad[sym] = g
+    return dlines, grad
+
+
+def _needed(lines: list[Line], outputs: list[sp.Expr]) -> list[Line]:
+    """The lines the outputs depend on, in order."""
+    need = {s for e in outputs for s in e.free_symbols}
+    keep = []
+    for sym, e in reversed(lines):
+        if sym in need:
+            keep.append((sym, e))
+            need |= e.free_symbols
+    return keep[::-1]
+
+
+def _function(name: str, args: str, lines: list[Line], outputs: list[sp.Expr], targets: list[str], n_states: int, n_params: int) -> str:
+    used = {s.name for e in [e for _, e in lines] + outputs for s in e.free_symbols}
+    text = [f"def {name}({args}):"]
+    text += [f"    y_{i} = y[{i}]" for i in range(n_states) if f"y_{i}" in used]
+    text += [f"    p_{j} = p[{j}]" for j in range(n_params) if f"p_{j}" in used]
+    text += [f"    {sym} = {_printer.doprint(e)}" for sym, e in lines]
+    text += [f"    {tgt} = {_printer.doprint(e)}" for tgt, e in zip(targets, outputs)]
+    text.append("    return out" if "out" in args else "    return None")
+    return "\n".join(text)
 
 
 @dataclass
@@ -175,7 +224,7 @@ class Compiled:
     init_into: object
     jac_pattern: np.ndarray
     key: str
-    exprs: tuple = field(default=(), repr=False)  # (rhs, Jacobian entries, their (row, column)) over y_i, p_j, t: for `tape`
+    tape: Tape | None = field(default=None, repr=False)  # for the generic kernel; None where the tape lacks an operation
 
     @property
     def n_states(self) -> int:
@@ -205,37 +254,27 @@ def compile_model(flat: FlatModel) -> Compiled:
 @lru_cache(maxsize=64)
 def _compile_cached(key: tuple, carry: Carry) -> Compiled:
     (flat,) = carry.objects
-    done, odes = _expand(flat)
+    done, _ = _expand(flat)  # checks the substituted sizes (engine/bounds.py); the initial values use it
     ren = _rename(flat)
-    odes_r = [e.xreplace(ren) for e in odes]
-    ys = [sp.Symbol(f"y_{i}") for i in range(len(flat.states))]
-    jac_entries, jac_targets, jac_index = [], [], []
-    pattern = np.zeros((len(ys), len(ys)), dtype=bool)
-    for i, f in enumerate(odes_r):
-        syms = f.free_symbols
-        for j, y in enumerate(ys):
-            if y in syms:
-                d = sp.diff(f, y)
-                if d != 0:
-                    jac_entries.append(d)
-                    jac_targets.append(f"out[{i}, {j}]")
-                    jac_index.append((i, j))
-                    pattern[i, j] = True
-    readouts = [e.xreplace(done).xreplace(ren) for _, e, _ in flat.readouts]
+    n, n_params = len(flat.states), len(flat.params)
+    lines = [(ren[sp.Symbol(name)], _protect(e.xreplace(ren))) for name, e in flat.assignments]
+    odes = [_protect(e.xreplace(ren)) for e in flat.odes]
+    try:
+        tape = build(lines, odes, n, n_params)
+        model = [python_source(tape, "rhs", n, n_params), python_source(tape, "jac", n, n_params)]
+        pattern = tape.pattern
+    except UnsupportedExpression:  # e.g. an imported model's piecewise: sympy differentiates, the model gets its own kernel
+        tape = None
+        model, pattern = _sympy_model(lines, odes, n, n_params)
+    readouts = [e.xreplace(ren) for _, e, _ in flat.readouts]
     inits = [e.xreplace(done).xreplace(ren) for e in flat.initial]
-
-    def used(exprs):
-        return {s.name for e in exprs for s in e.free_symbols}
-
     src = "\n\n".join(
-        [
-            _function("rhs_into", "t, y, p, out", flat, odes_r, [f"out[{i}]" for i in range(len(ys))], used(odes_r)),
-            _function("jac_into", "t, y, p, out", flat, jac_entries, jac_targets, used(jac_entries)),
-            _function("observe_into", "y, p, out", flat, readouts, [f"out[{i}]" for i in range(len(readouts))], used(readouts)),
-            _function("init_into", "p, out", flat, inits, [f"out[{i}]" for i in range(len(inits))], used(inits)),
+        model + [
+            _function("observe_into", "y, p, out", _needed(lines, readouts), readouts, [f"out[{i}]" for i in range(len(readouts))], n, n_params),
+            _function("init_into", "p, out", [], inits, [f"out[{i}]" for i in range(len(inits))], n, n_params),
         ]
     )
-    namespace: dict[str, object] = {"np": np, "pos": pos, "dpow": dpow}
+    namespace: dict[str, object] = {"np": np, "pos": pos, "dpow": dpow, "ppow": ppow}
     exec(compile(src, f"<plasticity model {hashlib.sha1(src.encode()).hexdigest()[:8]}>", "exec"), namespace)
     return Compiled(
         flat,
@@ -246,5 +285,20 @@ def _compile_cached(key: tuple, carry: Carry) -> Compiled:
         namespace["init_into"],
         pattern,
         hashlib.sha1(src.encode()).hexdigest()[:12],
-        (odes_r, jac_entries, jac_index),
+        tape,
     )
+
+
+def _sympy_model(lines: list[Line], odes: list[sp.Expr], n: int, n_params: int) -> tuple[list[str], np.ndarray]:
+    """rhs_into and jac_into printed from sympy (the Jacobian by the chain rule through the assignments), and J's structure."""
+    dlines, grad = _chain(lines, n)
+    entries, targets = [], []
+    pattern = np.zeros((n, n), dtype=bool)
+    for i, f in enumerate(odes):
+        for j, d in sorted(_gradient(f, grad).items()):
+            entries.append(d)
+            targets.append(f"out[{i}, {j}]")
+            pattern[i, j] = True
+    rhs = _function("rhs_into", "t, y, p, out", _needed(lines, odes), odes, [f"out[{i}]" for i in range(n)], n, n_params)
+    jac = _function("jac_into", "t, y, p, out", _needed(lines + dlines, entries), entries, targets, n, n_params)
+    return [rhs, jac], pattern

@@ -33,7 +33,7 @@ from types import ModuleType
 import numpy as np
 
 from .._errors import PlasticityError
-from .._notice import QUIET_ENV, notice
+from .._notice import COMPILE_MESSAGE, QUIET_ENV, notice
 from .scipy_path import FLOOR_ATOLS, Tolerances
 from .tape import fill_pattern
 
@@ -41,9 +41,11 @@ MARKER = "# ---- kernel (everything below this line is compiled together with th
 INTERPRETER_MARKER = "# ---- interpreter (everything below this line is compiled together with the kernel) ----"
 GENERIC = "generic"  # key of the tape-interpreting kernel in _modules and compile_seconds
 NO_MODEL = (np.zeros(0),)  # the model argument of a specialised kernel, which ignores it
-COMPILE_MESSAGE = "compiling the simulation kernel (once per install, about 60 s; later runs load it in about 1 s)..."
-BACKGROUND_MESSAGE = ("compiling the simulation kernel in a background process (once per install, about 1-2 min); "
-                      "runs take the slower SciPy path until it is ready")
+BACKGROUND_MESSAGE = ("compiling the simulation kernel in a background process (once per install and engine version, "
+                      "1-2 min); single runs take the SciPy path until it is ready, sweeps wait for it")
+SPECIALISED_BACKGROUND = ("compiling this model's own kernel in a background process (once per model structure, about 20 s "
+                          "on a quiet machine); this sweep runs on the generic kernel, later ones on the faster own kernel")
+SPECIALISED_AFTER = 1000  # members: a sweep this large starts its model's own kernel compiling, for the next sweep
 SPECIALISED_MESSAGE = "compiling this model's own kernel (once per model structure, about 20 s)..."
 MAX_STEPS = 200_000
 REASONS = {
@@ -56,7 +58,7 @@ REASONS = {
 BELOW_FLOOR = 5
 
 _modules: dict[str, ModuleType] = {}
-_background = None  # the process compiling the generic kernel, when this process started one
+_spawned: dict[str, object] = {}  # background compiles this process started: GENERIC or a model key -> Popen
 _lock = threading.Lock()
 compile_seconds: dict[str, float] = {}  # model key -> seconds spent compiling or loading its kernel in this process
 
@@ -372,33 +374,40 @@ def ready() -> bool:
     """True when the generic kernel can run now: loaded in this process, in numba's cache on disk, or with
     PLASTICITY_ENGINE=native (which waits for its compile). Otherwise its one-time compile starts in a background
     process, once, and single runs take the SciPy path until it is done (so a first run never waits for it)."""
-    global _background
     if GENERIC in _modules or os.environ.get("PLASTICITY_ENGINE", "").lower() == "native":
         return True
-    with _lock:
-        if any((cache_dir() / "__pycache__").glob(f"{_generic_name()}.run_serial-*.nbi")):
-            return True
-        if _background is None or _background.poll() not in (None, 0):
-            _background = _compile_in_background()
+    if _cached(_generic_name()):
+        return True
+    _in_background(GENERIC, "native.generic()", BACKGROUND_MESSAGE)
     return False
 
 
-def _compile_in_background():
+def _cached(name: str) -> bool:
+    """numba's disk cache holds the module's last driver (it compiles in order, so the others are there too)."""
+    return any((cache_dir() / "__pycache__").glob(f"{name}.run_serial-*.nbi"))
+
+
+def _in_background(what: str, call: str, message: str) -> None:
+    """Run `native.<call>` in a background process, once per `what` and process (not from a pool's worker)."""
     import subprocess
 
-    root = str(Path(__file__).resolve().parents[2])
-    code = f"import sys; sys.path.insert(0, {root!r}); from simulator.engine import native; native.generic()"
-    if os.environ.get(QUIET_ENV, "") in ("", "0"):
-        sys.stderr.write(BACKGROUND_MESSAGE + "\n")
-    try:
-        return subprocess.Popen([sys.executable, "-c", code], env={**os.environ, QUIET_ENV: "1"}, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    except OSError:
-        return None
+    with _lock:
+        proc = _spawned.get(what)
+        if (proc is not None and proc.poll() in (None, 0)) or multiprocessing.parent_process() is not None:
+            return
+        root = str(Path(__file__).resolve().parents[2])
+        code = f"import sys; sys.path.insert(0, {root!r}); from simulator.engine import native; native.{call}"
+        if os.environ.get(QUIET_ENV, "") in ("", "0"):
+            sys.stderr.write(message + "\n")
+        try:
+            _spawned[what] = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, QUIET_ENV: "1"}, stdin=subprocess.DEVNULL,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError:
+            pass
 
 
-def _load(src: str, warm, message: str) -> ModuleType:
-    """Write `src` into the private cache folder once and import it; numba compiles (or loads its cache) in `warm`."""
+def _place(src: str) -> tuple[str, Path]:
+    """Write `src` into the private cache folder once; (module name, path)."""
     name = _name(src)
     folder = cache_dir()
     try:
@@ -409,14 +418,55 @@ def _load(src: str, warm, message: str) -> ModuleType:
     except OSError:  # read-only home: compile from a private temporary folder, without a disk cache across runs
         folder = Path(tempfile.mkdtemp(prefix="plasticity-kernel-"))
         path = _write_once(folder / f"{name}.py", src)
+    return name, path
+
+
+def _import(name: str, path: Path, warm, message: str) -> ModuleType:
+    """Import a placed module; numba compiles (or loads its cache) in `warm`, with a notice when it compiles."""
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
-    cold = not any((folder / "__pycache__").glob(f"{name}.*.nbi"))  # no numba cache yet: a real compile, say so
+    cold = not any((path.parent / "__pycache__").glob(f"{name}.*.nbi"))  # no numba cache yet: a real compile, say so
     with notice(message) if cold else nullcontext() as progress:
         spec.loader.exec_module(mod)
         warm(mod, progress)
     return mod
+
+
+def _load(src: str, warm, message: str) -> ModuleType:
+    return _import(*_place(src), warm, message)
+
+
+def warm_file(path: str, n: int, n_params: int) -> None:
+    """Compile a placed specialised module into numba's cache (what a background process runs)."""
+    _import(Path(path).stem, Path(path), lambda m, progress: _warm(m, NO_MODEL, n, n_params, progress), SPECIALISED_MESSAGE)
+
+
+def for_members(comp, members: int) -> tuple[ModuleType, tuple]:
+    """(kernel module, model argument) for `members` runs of `comp`: the model's own kernel where it is compiled (in
+    this process, or for a sweep, in numba's cache), else the generic one at once; a sweep of SPECIALISED_AFTER members
+    or more starts the model's own compile in a background process, for the sweeps after it (its steps are cheaper)."""
+    if _own_kernel(comp) or comp.key in _modules:
+        return specialised(comp), NO_MODEL
+    if members > 1:
+        src = _specialised_source(comp)
+        if _cached(_name(src)):
+            return specialised(comp), NO_MODEL
+        if members >= SPECIALISED_AFTER:
+            _, path = _place(src)
+            _in_background(comp.key, f"warm_file({str(path)!r}, {comp.n_states}, {len(comp.flat.params)})", SPECIALISED_BACKGROUND)
+    return generic(), tape_args(comp)
+
+
+_sources: dict[str, str] = {}
+
+
+def _specialised_source(comp) -> str:
+    """A model's own kernel module text (once per structure and process)."""
+    src = _sources.get(comp.key)
+    if src is None:
+        src = _sources[comp.key] = _module_source(comp)
+    return src
 
 
 def generic() -> ModuleType:
@@ -439,7 +489,7 @@ def _probe_tape():
     from .tape import build
 
     y, k = sp.symbols("y_0 p_0")
-    return build([-k * y], [-k], [(0, 0)], 1, 1, fill_pattern(np.ones((1, 1), dtype=bool)))
+    return build([], [-k * y], 1, 1)
 
 
 def specialised(comp) -> ModuleType:
@@ -449,25 +499,15 @@ def specialised(comp) -> ModuleType:
         if mod is None:
             start = time.perf_counter()
             n, n_params = comp.n_states, len(comp.flat.params)
-            mod = _load(_module_source(comp), lambda m, progress: _warm(m, NO_MODEL, n, n_params, progress), SPECIALISED_MESSAGE)
+            mod = _load(_specialised_source(comp), lambda m, progress: _warm(m, NO_MODEL, n, n_params, progress), SPECIALISED_MESSAGE)
             compile_seconds[comp.key] = time.perf_counter() - start
             _modules[comp.key] = mod
         return mod
 
 
-_tapes: dict[str, object] = {}
-
-
 def tape_args(comp) -> tuple:
-    """The tape arrays of a compiled model (built once per structure and process)."""
-    with _lock:
-        tape = _tapes.get(comp.key)
-        if tape is None:
-            from .tape import build
-
-            odes, entries, targets = comp.exprs
-            tape = _tapes[comp.key] = build(odes, entries, targets, comp.n_states, len(comp.flat.params), fill_pattern(comp.jac_pattern))
-        return tape.args()
+    """The tape arrays of a compiled model (built with it by `codegen`)."""
+    return comp.tape.args()
 
 
 def specialised_asked() -> bool:
@@ -478,13 +518,17 @@ def specialised_asked() -> bool:
 
 def kernel(comp) -> ModuleType:
     """The kernel module that runs `comp`: the generic one (its model argument is `model_arg(comp)`), or the
-    model's own with PLASTICITY_KERNEL=specialised."""
-    return specialised(comp) if specialised_asked() else generic()
+    model's own with PLASTICITY_KERNEL=specialised or where the tape has no operation for one of its expressions."""
+    return specialised(comp) if _own_kernel(comp) else generic()
 
 
 def model_arg(comp) -> tuple:
     """The model argument the kernel functions take first: the tape's arrays (ignored by a specialised kernel)."""
-    return NO_MODEL if specialised_asked() else tape_args(comp)
+    return NO_MODEL if _own_kernel(comp) else tape_args(comp)
+
+
+def _own_kernel(comp) -> bool:
+    return specialised_asked() or comp.tape is None
 
 
 def _write_once(path: Path, src: str) -> Path:
@@ -523,7 +567,7 @@ def _pack(Y0, P, times, ev_times, amounts, kind, target):
 
 def steady_states(comp, P: np.ndarray, Y: np.ndarray, iters: int) -> tuple[np.ndarray, np.ndarray]:
     """Drug-free steady states by Newton from Y (members, n_states), one member at a time; (Y, settled)."""
-    mod, md = kernel(comp), model_arg(comp)
+    mod, md = for_members(comp, len(Y))
     Y = np.array(Y, dtype=np.float64, order="C")
     ok = np.zeros(Y.shape[0], dtype=np.bool_)
     with np.errstate(all="ignore"):
@@ -558,7 +602,7 @@ def integrate(
     for a state event, 1 for a parameter event; ev_target the state or parameter index. `threads`
     (default: one per core, 1 inside a worker process) run slices of members side by side. `check`: a
     member with a state below -1000 x atol at an output time gets status BELOW_FLOOR (its rows kept, to be named)."""
-    mod, md = kernel(comp), model_arg(comp)
+    mod, md = for_members(comp, P.shape[0])
     least = -FLOOR_ATOLS * tol.atol if check else -np.inf
     m = P.shape[0]
     out = np.empty((m, comp.n_states, len(times)))

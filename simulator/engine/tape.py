@@ -14,8 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .codegen import DPow, PPow
-
 ADD, SUB, MUL, DIV, PPOW, DPOW, IPOW, LOG, EXP, NEG, SQRT = range(11)
 
 
@@ -39,6 +37,7 @@ class Tape:
     below_idx: np.ndarray
     lower_ptr: np.ndarray
     lower_idx: np.ndarray
+    pattern: np.ndarray  # J's structure (states x states)
 
     def args(self) -> tuple:
         return (self.rhs_ops, self.jac_ops, self.registers, self.rhs_out, self.jac_out, self.fill,
@@ -125,12 +124,12 @@ class _Emitter:
             if k < 0:
                 return self.op(DIV, self.const(1.0), self.emit(e.base ** (-k)))
             return self.op(IPOW, self.emit(e.base), k)
-        if isinstance(e, PPow):
+        if type(e).__name__ == "PPow":  # codegen's protected power (imports run one way: codegen -> tape)
             x, n = e.args
             if n == 0:
                 return self.const(1.0)
             return self.op(PPOW, self.emit(x), self.emit(n))
-        if isinstance(e, DPow):
+        if type(e).__name__ == "DPow":
             x, m = e.args
             return self.op(DPOW, self.emit(x), self.emit(m))
         if isinstance(e, sp.log) and len(e.args) == 1:
@@ -159,12 +158,6 @@ def _csr(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     return ptr, idx
 
 
-def _section(em: _Emitter, exprs: list[sp.Expr]) -> tuple[np.ndarray, list[int]]:
-    """Emit `exprs` (shared subtrees once, by the emitter's memo), ordered for the interpreter's branch predictor."""
-    outs = [em.emit(e) for e in exprs]
-    return _scheduled(np.array(em.ops, dtype=np.int64).reshape(-1, 4)), outs
-
-
 def _scheduled(ops: np.ndarray) -> np.ndarray:
     """The ops sorted by (dependency level, opcode): each register is written once, so ops of one level may run in
     any order, and runs of one opcode let the interpreter's branch be predicted (it cost most of an op's time)."""
@@ -176,23 +169,130 @@ def _scheduled(ops: np.ndarray) -> np.ndarray:
     return ops[np.lexsort((ops[:, 0], levels))] if len(ops) else ops
 
 
-def build(odes: list[sp.Expr], jac_entries: list[sp.Expr], jac_targets: list[tuple[int, int]], n_states: int, n_params: int,
-          fill: np.ndarray) -> Tape:
-    """The tape of a model whose expressions use `y_i`, `p_j` and `t` (as `codegen` renames them)."""
+def _live(ops: list[tuple[int, int, int, int]], outputs) -> np.ndarray:
+    """The ops the outputs depend on, in order."""
+    need = set(outputs)
+    keep = []
+    for op in reversed(ops):
+        if op[1] in need:
+            keep.append(op)
+            need.add(op[2])
+            if op[0] != IPOW:
+                need.add(op[3])
+    return np.array(keep[::-1], dtype=np.int64).reshape(-1, 4)
+
+
+class _Derivatives:
+    """Forward-mode differentiation of the emitted ops: each register's nonzero derivatives by the states, as
+    registers written by new ops. Rules as codegen's PPow and DPow differentiate (0 left of a power's kink)."""
+
+    def __init__(self, em: _Emitter, n_states: int):
+        self.em = em
+        self.grad: dict[int, dict[int, int]] = {i: {i: em.const(1.0)} for i in range(n_states)}
+
+    def _scaled(self, g: dict[int, int], factor: int) -> dict[int, int]:
+        return {j: self.em.op(MUL, factor, d) for j, d in g.items()}
+
+    def _sum(self, ga: dict[int, int], gb: dict[int, int], code: int = ADD) -> dict[int, int]:
+        out = dict(ga)
+        for j, d in gb.items():
+            out[j] = self.em.op(code, out[j], d) if j in out else (d if code == ADD else self.em.op(NEG, d))
+        return out
+
+    def run(self, ops: list[tuple[int, int, int, int]]) -> None:
+        em, grad = self.em, self.grad
+        for code, dst, a, b in ops:
+            ga = grad.get(a, {})
+            gb = {} if code == IPOW else grad.get(b, {})
+            if not ga and not gb:
+                continue
+            if code in (ADD, SUB):
+                g = self._sum(ga, gb, code)
+            elif code == MUL:
+                g = self._sum(self._scaled(ga, b), self._scaled(gb, a))
+            elif code == DIV:  # (ga - r gb) / b
+                g = self._sum(ga, self._scaled(gb, dst), SUB)
+                g = {j: em.op(DIV, d, b) for j, d in g.items()}
+            elif code in (PPOW, DPOW) and not gb:  # n dpow(a, n - 1) ga (DPow: m dpow(a, m - 1) ga)
+                g = self._scaled(ga, em.op(MUL, b, em.op(DPOW, a, em.op(SUB, b, em.const(1.0)))))
+            elif code == IPOW:
+                g = self._scaled(ga, em.op(MUL, em.const(b), em.op(IPOW, a, b - 1)) if b > 1 else em.const(1.0))
+            elif code == LOG:
+                g = {j: em.op(DIV, d, a) for j, d in ga.items()}
+            elif code == EXP:
+                g = self._scaled(ga, dst)
+            elif code == NEG:
+                g = {j: em.op(NEG, d) for j, d in ga.items()}
+            else:
+                raise UnsupportedExpression(f"no derivative rule for opcode {code} with a state-dependent operand")
+            grad[dst] = g
+
+
+def _names(n_states: int, n_params: int) -> dict[sp.Symbol, int]:
     names = {sp.Symbol(f"y_{i}"): i for i in range(n_states)}
     names.update({sp.Symbol(f"p_{j}"): n_states + j for j in range(n_params)})
     names[sp.Symbol("t")] = n_states + n_params
+    return names
+
+
+def build(lines: list[tuple[sp.Symbol, sp.Expr]], odes: list[sp.Expr], n_states: int, n_params: int) -> Tape:
+    """The tape of a model: `lines` (assignments, in order) and `odes` over `y_i`, `p_j`, `t` and the lines' symbols
+    (as `codegen` writes them). The Jacobian is differentiated here, op by op (sympy's diff of the substituted
+    equations took seconds to a minute per model structure); raises UnsupportedExpression for what it cannot run."""
     consts: dict[float, int] = {}
-    nxt = [n_states + n_params + 1]
-    rhs_ops, rhs_out = _section(_Emitter(dict(names), consts, nxt), odes)
-    jac_ops, jac_regs = _section(_Emitter(dict(names), consts, nxt), jac_entries)
-    registers = np.zeros(nxt[0])
+    em = _Emitter(_names(n_states, n_params), consts, [n_states + n_params + 1])
+    for sym, e in lines:
+        em.names[sym] = em.emit(e)
+    rhs_out = [em.emit(e) for e in odes]
+    n_rhs = len(em.ops)
+    d = _Derivatives(em, n_states)
+    d.run(em.ops[:n_rhs])
+    jac = sorted((i, j, r) for i, out in enumerate(rhs_out) for j, r in d.grad.get(out, {}).items())
+    registers = np.zeros(em.n_fixed[0])
     for v, r in consts.items():
         registers[r] = v
-    n = fill.shape[0]
+    pattern = np.zeros((n_states, n_states), dtype=bool)
+    for i, j, _ in jac:
+        pattern[i, j] = True
+    fill = fill_pattern(pattern)
+    n = n_states
     upper = [[j for j in range(i + 1, n) if fill[i, j]] for i in range(n)]
     below = [[i for i in range(k + 1, n) if fill[i, k]] for k in range(n)]
     lower = [[j for j in range(i) if fill[i, j]] for i in range(n)]
-    jac_out = np.array([(i, j, r) for (i, j), r in zip(jac_targets, jac_regs)], dtype=np.int64).reshape(-1, 3)
-    return Tape(rhs_ops, jac_ops, registers, np.array(rhs_out, dtype=np.int64), jac_out,
-                np.array(np.nonzero(fill), dtype=np.int64).T.copy(), *_csr(upper), *_csr(below), *_csr(lower))
+    jac_out = np.array(jac, dtype=np.int64).reshape(-1, 3)
+    return Tape(_scheduled(_live(em.ops[:n_rhs], rhs_out)), _scheduled(_live(em.ops, jac_out[:, 2])), registers,
+                np.array(rhs_out, dtype=np.int64), jac_out, np.array(np.nonzero(fill), dtype=np.int64).T.copy(),
+                *_csr(upper), *_csr(below), *_csr(lower), pattern)
+
+
+_PRINT = {ADD: "{a} + {b}", SUB: "{a} - {b}", MUL: "{a} * {b}", DIV: "{a} / {b}", PPOW: "ppow({a}, {b})", DPOW: "dpow({a}, {b})",
+          IPOW: "{a}**{k}", LOG: "np.log({a})", EXP: "np.exp({a})", NEG: "-{a}", SQRT: "np.sqrt(pos({a}))"}
+
+
+def python_source(tape: Tape, which: str, n_states: int, n_params: int) -> str:
+    """`rhs_into(t, y, p, out)` or `jac_into(t, y, p, out)` as Python text over numpy (or numba) from the tape, with
+    `ppow`, `dpow` and `pos` from the caller's namespace: the SciPy path and the specialised kernel run the same ops."""
+    ops = tape.rhs_ops if which == "rhs" else tape.jac_ops
+    regs = {int(r) for op in ops for r in (op[2], *(() if op[0] == IPOW else (op[3],)))}
+    outs = tape.rhs_out if which == "rhs" else tape.jac_out[:, 2]
+    regs |= {int(r) for r in outs}
+    made = {int(op[1]) for op in ops}
+    text = [f"def {which}_into(t, y, p, out):"]
+    for r in sorted(regs - made):
+        if r < n_states:
+            text.append(f"    r{r} = y[{r}]")
+        elif r < n_states + n_params:
+            text.append(f"    r{r} = p[{r - n_states}]")
+        elif r == n_states + n_params:
+            text.append(f"    r{r} = t")
+        else:
+            v = float(tape.registers[r])
+            text.append(f"    r{r} = {repr(v) if np.isfinite(v) else ('np.nan' if np.isnan(v) else ('np.inf' if v > 0 else '-np.inf'))}")
+    for code, dst, a, b in ops:
+        text.append(f"    r{dst} = " + _PRINT[int(code)].format(a=f"r{a}", b=f"r{b}", k=int(b)))
+    if which == "rhs":
+        text += [f"    out[{i}] = r{r}" for i, r in enumerate(tape.rhs_out)]
+    else:
+        text += [f"    out[{i}, {j}] = r{r}" for i, j, r in tape.jac_out]
+    text.append("    return out")
+    return "\n".join(text)
