@@ -67,11 +67,6 @@ def _summary_lines(result, at: list[float] | None) -> list[str]:
     return lines
 
 
-def _names(text: str) -> list[str]:
-    """A comma-separated list of names ('mtorc1, spine_density')."""
-    return [n.strip() for n in text.split(",") if n.strip()]
-
-
 def _vs_regimen(text: str) -> list[str]:
     """A --vs run: doses separated by ';' ('rapamycin 0.2 nmol icv at -30 min; ketamine 10 mg/kg ip'), or 'vehicle'."""
     if text.strip().lower() == "vehicle":
@@ -119,13 +114,13 @@ def _simulate(args: argparse.Namespace) -> int:
             prov = {"runs": {name: r.provenance for name, r in results.items()}}
             print(f"  wrote {write_table(cmp.timecourse, args.out, prov)} (one table, a 'run' column first)")
         if args.plot:
-            cmp.plot(args.plot, **({"columns": _names(args.columns)} if args.columns else {}))
+            cmp.plot(args.plot)
             print(f"  wrote {args.plot}")
         return 0
     if args.out:
         print(f"  wrote {result.save(args.out)}")
     if args.plot:
-        result.plot(args.plot, columns=_names(args.columns) if args.columns else None)
+        result.plot(args.plot)
         print(f"  wrote {args.plot}")
     return 0
 
@@ -434,8 +429,6 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
     sim.add_argument("--out", metavar="FILE", help="write the time course (.csv or .parquet)")
     sim.add_argument("--plot", metavar="FILE.png", help="write the time-course figure")
-    sim.add_argument("--columns", metavar="A,B,...", help="plot just these columns, one panel each (e.g. mtorc1,spine_density; with --vs "
-                     "also spine_gain); default: every stage of the loop")
     sim.set_defaults(func=_simulate)
     comp = sub.add_parser("compounds", help="list compounds, or show one in full")
     comp.add_argument("name", nargs="?", help="a compound to show (targets, PK, sources)")
