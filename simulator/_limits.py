@@ -105,3 +105,6 @@ MAX_MODEL_FILE_BYTES = 4 * 1024**2
 
 MAX_TABLE_BYTES = 2 * 1024**3
 """Size of a CSV table read back (`read_table`, `fit --data`): MAX_OUTPUT_ROWS rows of the widest table we write."""
+
+MAX_INTERVENTION_CHARS = 200
+"""Characters of one `--clamp` or `--scale` item (command line, question files): 'mtorc1=0 from 2 h to 6 h' is 24."""

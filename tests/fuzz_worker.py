@@ -9,7 +9,10 @@ time limit: a child that does not answer in time is killed and the case reported
 
 Cases: ("call", name, args, kwargs) calls simulator.<name>; ("regimen_file", bytes, kwargs) reads the bytes
 as a regimen file and simulates it; ("cli", argv) runs the command line; ("with_models", {path: bytes},
-case) runs a case against a copy of models/ with those files replaced (PLASTICITY_MODELS).
+case) runs a case against a copy of models/ with those files replaced (PLASTICITY_MODELS); ("sbml", text,
+hours) imports and runs a document; ("sweep_folder", plants, kwargs) resumes a finished sweep whose folder
+was tampered with (files, links, FIFOs, folders planted) and checks it equals a fresh run and wrote nothing
+outside; ("toml_file", loader, bytes) reads a question, catalogue or regimen file.
 """
 
 from __future__ import annotations
@@ -124,7 +127,54 @@ def main() -> None:
                 os.environ.pop("PLASTICITY_MODELS", None)
                 for rel in case[1]:
                     (copy / rel).write_bytes(pristine[rel])
+        if kind == "sbml":  # ("sbml", document text, hours)
+            return check(simulator.simulate(model=simulator.from_sbml(case[1]), hours=case[2]))
+        if kind == "sweep_folder":  # ("sweep_folder", {name: bytes | ("link", target) | ("fifo",) | ("dir",)}, sweep kwargs)
+            return sweep_folder(case[1], case[2])
+        if kind == "toml_file":  # ("toml_file", loader name, bytes): a question, catalogue or regimen file read as sent
+            path = work / "received.toml"
+            path.unlink(missing_ok=True)
+            path.write_bytes(case[2])
+            return type(LOADERS[case[1]](path)).__name__
         raise ValueError(f"unknown case kind {kind!r}")
+
+    def sweep_folder(plants: dict, kw: dict) -> str:
+        """Resume a finished sweep in a copy of its folder with entries planted or replaced; nothing outside may change."""
+        ref_dir = work / "sweep-ref"
+        if not ref_dir.exists():
+            simulator.sweep(**kw, out=ref_dir)
+        target = work / "sweep-case"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(ref_dir, target)
+        victim = work / "victim.txt"
+        victim.write_text("precious")
+        for name, what in plants.items():
+            path = target / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+            if isinstance(what, bytes):
+                path.write_bytes(what)
+            elif what[0] == "link":
+                path.symlink_to(victim if what[1] == "victim" else what[1])
+            elif what[0] == "fifo":
+                os.mkfifo(path)
+            else:
+                path.mkdir()
+        try:
+            table = simulator.sweep(**kw, out=target)
+        finally:
+            assert victim.read_text() == "precious", "the sweep wrote through a planted link"
+        fresh = simulator.sweep(**kw)
+        assert table.equals(fresh), "a resumed sweep returned rows other than a fresh run's"
+        return f"{len(table)} rows"
+
+    from simulator.classroom._catalogue import load_catalogue
+    from simulator.classroom._questions import load_questions
+
+    LOADERS = {"questions": lambda path: load_questions(load_catalogue(), path), "catalogue": load_catalogue,
+               "regimen": simulator.Regimen.from_toml}
 
     for line in sys.stdin:
         start = time.perf_counter()

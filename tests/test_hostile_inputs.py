@@ -60,6 +60,8 @@ CLI_CASES = [
     ("regimen file: unknown [[dose]] key", TOML_DOSE + 'at_h = "5 h"\n', [], None, ["dose[0]", "at_h", "Did you mean 'at'"]),
     ("regimen file: unknown top-level key", 'dosez = ["ketamine 10 mg/kg ip"]\n', [], None, ["dosez", "regimen file"]),
     ("regimen file: empty", "", [], None, ["no doses"]),
+    ("--clamp of 120 kB", None, ["--clamp", "mtorc1=0 from " + "1 " * 60_000], None, ["--clamp", "MAX_INTERVENTION_CHARS"]),
+    ("--scale of 120 kB", None, ["--scale", "trkb=" + "1" * 120_000], None, ["--scale", "MAX_INTERVENTION_CHARS"]),
     ("regimen file: every without a count", TOML_DOSE + 'every = "1 d"\n', [], None, ["dose[0]", "every", "count"]),
     ("regimen file: count = 2.9", TOML_DOSE + 'every = "1 h"\ncount = 2.9\n', [], None, ["dose[0]", "count", "2.9"]),
     ("regimen file: count = true", TOML_DOSE + 'every = "1 h"\ncount = true\n', [], None, ["dose[0]", "count", "True"]),
@@ -179,3 +181,45 @@ def test_a_huge_hill_coefficient_fails_without_contradicting_itself(worker):
     if outcome[0] == "typed":
         assert outcome[1] == "SimulationError" and "successfully" not in outcome[2], outcome[2]
         assert "infinite or NaN" in outcome[2] or "gave up" in outcome[2] or "steady state" in outcome[2], outcome[2]
+
+
+# ------------------------------------------------------------------------------------ question and catalogue files (issue 26)
+QUESTION = '''[[question]]
+id = "q"
+prompt = "p"
+kind = "{kind}"
+readout = "mtorc1"
+metric = "peak"
+{extra}
+'''
+CATALOGUE = (MODELS.parent / "simulator" / "classroom" / "catalogue.toml").read_text()
+TEACHING_CASES = [
+    ("question = 'abc'", "questions", b'question = "abc"\n', ["question", "expected [[question]] tables"]),
+    ("question = [1, 2]", "questions", b"question = [1, 2]\n", ["question 1", "expected a [[question]] table"]),
+    ("options without labels", "questions", QUESTION.format(kind="which", extra='options = [{ setting = {} }, { setting = {} }]').encode(),
+     ["question 1 (q)", "label"]),
+    ("options = 'xy'", "questions", QUESTION.format(kind="which", extra='options = "xy"').encode(), ["question 1 (q)"]),
+    ("reference_value = 'big'", "questions", QUESTION.format(kind="compare", extra='reference_value = "big"').encode(),
+     ["question 1 (q)", "ValueError"]),
+    ("labels = 3", "questions", QUESTION.format(kind="compare", extra="reference_value = 1\nlabels = 3").encode(), ["question 1 (q)"]),
+    ("setting.cuts = 5", "questions", QUESTION.format(kind="number", extra="setting = { cuts = 5 }").encode(), ["question 1 (q)"]),
+    ("a 120 kB clamp", "questions", QUESTION.format(kind="number", extra='setting = { clamp = "mtorc1=0 from ' + "1 " * 60_000 + '" }').encode(),
+     ["question 1 (q)", "MAX_INTERVENTION_CHARS"]),
+    ("non-UTF-8 questions", "questions", b'[[question]]\nid = "\xff\xfe"\n', ["(file)", "UTF-8"]),
+    ("questions nested 10,000 deep", "questions", b"x = " + b"[" * 10_000 + b"]" * 10_000 + b"\n", ["(file)", "MAX_JSON_DEPTH"]),
+    ("compounds = 'x'", "catalogue", b'compounds = "x"\n', ["(file)", "AttributeError"]),
+    ("compounds.ketamine = 'x'", "catalogue", b'[compounds]\nketamine = "x"\n', ["compounds.ketamine"]),
+    ("species = 3", "catalogue", CATALOGUE.replace('species = ["mouse", "rat", "human"]', "species = 3", 1).encode(), ["(file)"]),
+    ("doses = 'many'", "catalogue", CATALOGUE.replace("doses = [1, 3, 5, 10, 20, 30, 50, 80] }", 'doses = "many" }', 1).encode(),
+     ["compounds.ketamine.mouse.doses"]),
+    ("non-UTF-8 catalogue", "catalogue", CATALOGUE.encode() + b'\n# \xff\n', ["(file)", "UTF-8"]),
+]
+
+
+@pytest.mark.parametrize("name, loader, data, words", TEACHING_CASES, ids=[c[0] for c in TEACHING_CASES])
+def test_a_bad_question_or_catalogue_file_is_one_teaching_file_error(worker, name, loader, data, words):
+    outcome = _run(worker, ("toml_file", loader, data))
+    assert outcome[0] == "typed" and outcome[1] == "TeachingFileError", outcome
+    assert "received.toml" in outcome[2], outcome[2]
+    for w in words:
+        assert w in outcome[2], (w, outcome[2])

@@ -191,16 +191,48 @@ def _num(file, key, v) -> float:
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Read and check a catalogue file (default: the one shipped beside this module)."""
     path = Path(path) if path else CATALOGUE
-    return _load(str(path), path.stat().st_mtime_ns if path.exists() else 0)
+    return typed(path, "(file)", lambda: _load(str(path), path.stat().st_mtime_ns if path.exists() else 0))
+
+
+def typed(path: Path, where: str, build):
+    """build(), with any wrong type or value a file can hold (a string where a table belongs, a missing label)
+    turned into one TeachingFileError naming the file and the entry: files are data a lecturer may have been sent."""
+    try:
+        return build()
+    except PlasticityError:
+        raise
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise TeachingFileError(path, where, f"a value of the wrong type or shape ({type(exc).__name__}: {what[:200]})") from None
+
+
+def read_toml(path: Path) -> dict:
+    """A lecturer's TOML file, or a TeachingFileError naming it (used for the catalogue and the questions): a
+    regular file of at most MAX_MODEL_FILE_BYTES, UTF-8, nested at most MAX_JSON_DEPTH. Read again when it changes."""
+    try:
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        stamp = None  # the read below names the problem
+    return _read_toml(path, stamp)
 
 
 @lru_cache(maxsize=4)
-def read_toml(path: Path) -> dict:
-    """A lecturer's TOML file, or a TeachingFileError naming it (used for the catalogue and the questions)."""
+def _read_toml(path: Path, _stamp: tuple | None) -> dict:
+    from .._io import nesting_depth, read_regular
+    from .._limits import MAX_JSON_DEPTH, MAX_MODEL_FILE_BYTES
+    from ..model.files import _TOML_SKIP
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TeachingFileError(path, "(file)", f"cannot read it ({exc.strerror})") from None
+        text = read_regular(path, "(file)", MAX_MODEL_FILE_BYTES, follow=True).decode("utf-8")
+    except PlasticityError as exc:
+        raise TeachingFileError(path, "(file)", str(exc).removeprefix("(file): ")) from None
+    except UnicodeDecodeError as exc:
+        raise TeachingFileError(path, "(file)", f"not UTF-8 text (byte at offset {exc.start}); save it as UTF-8") from None
+    if nesting_depth(text, _TOML_SKIP) > MAX_JSON_DEPTH:
+        raise TeachingFileError(path, "(file)", f"arrays or tables nested deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TeachingFileError(path, "(file)", f"not valid TOML: {exc}") from None
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._catalogue import FEEDBACK, NONE, Catalogue, Setting, TeachingFileError, read_toml
+from ._catalogue import FEEDBACK, NONE, Catalogue, Setting, TeachingFileError, read_toml, typed
 from ._metrics import check_metric
 
 QUESTIONS = Path(__file__).resolve().parent / "questions.toml"
@@ -83,49 +83,59 @@ def load_questions(cat: Catalogue, path: str | Path | None = None) -> list[Quest
     path = Path(path) if path else QUESTIONS
     data = read_toml(path)
     out: list[Question] = []
-    for i, q in enumerate(data.get("question", [])):
-        where = f"question {i + 1} ({q.get('id', 'no id')})"
-        for k in ("id", "prompt", "kind", "readout", "metric"):
-            if k not in q:
-                raise TeachingFileError(path, where, f"missing '{k}'")
-        if q["kind"] not in KINDS:
-            raise TeachingFileError(path, where, f"kind '{q['kind']}' is not one of {', '.join(KINDS)}")
-        if any(x.id == q["id"] for x in out):
-            raise TeachingFileError(path, where, f"id '{q['id']}' is used twice")
-        qu = Question(str(q["id"]), str(q["prompt"]), q["kind"], str(q["readout"]), str(q["metric"]), str(q.get("explain", "")))
-        for k in ("metric", "reference_metric"):
-            why = check_metric(str(q[k])) if k in q else ""
-            if why:
-                raise TeachingFileError(path, where, f"{k}: {why}")
-        if q["kind"] == "which":
-            if len(q.get("options", [])) < 2:
-                raise TeachingFileError(path, where, "a 'which' question needs at least two options = [{ label, setting }, ...]")
-            qu.options = [(str(o["label"]), _setting(cat, path, f"{where}.options[{j}]", o.get("setting"))) for j, o in enumerate(q["options"])]
-            qu.pick = str(q.get("pick", "largest"))
-            if qu.pick not in ("largest", "smallest"):
-                raise TeachingFileError(path, where, f"pick must be 'largest' or 'smallest', got {qu.pick!r}")
-        else:
-            qu.setting = _setting(cat, path, f"{where}.setting", q.get("setting", {}))
-        if q["kind"] == "compare":
-            if "reference" in q:
-                qu.reference = _setting(cat, path, f"{where}.reference", q["reference"])
-            qu.reference_readout = str(q.get("reference_readout", ""))
-            qu.reference_metric = str(q.get("reference_metric", ""))
-            qu.reference_value = float(q["reference_value"]) if "reference_value" in q else None
-            qu.choices = tuple(q.get("choices", OUTCOMES))
-            bad = [c for c in qu.choices if c not in OUTCOMES]
-            if bad or len(qu.choices) < 2:
-                raise TeachingFileError(path, where, f"choices must be two or more of {', '.join(OUTCOMES)}, got {list(qu.choices)}")
-            qu.labels = {str(k): str(v) for k, v in (q.get("labels") or {}).items()}
-            qu.same_within = float(q.get("same_within", 0.1))
-            qu.none_below = float(q.get("none_below", 0.25))
-            if qu.reference is None and not (qu.reference_readout or qu.reference_metric) and qu.reference_value is None:
-                raise TeachingFileError(path, where, "a 'compare' question needs a reference, a reference_readout or reference_metric, or a reference_value")
-        qu.unit = str(q.get("unit", ""))
-        out.append(qu)
+    questions = data.get("question", [])
+    if not isinstance(questions, list):
+        raise TeachingFileError(path, "question", f"expected [[question]] tables, got {questions!r:.60}")
+    for i, q in enumerate(questions):
+        if not isinstance(q, dict):
+            raise TeachingFileError(path, f"question {i + 1}", f"expected a [[question]] table, got {q!r:.60}")
+        where = f"question {i + 1} ({str(q.get('id', 'no id'))[:60]})"
+        out.append(typed(path, where, lambda q=q, where=where: _question(cat, path, where, q, out)))
     if not out:
         raise TeachingFileError(path, "question", "no questions: add at least one [[question]] table")
     return out
+
+
+def _question(cat: Catalogue, path: Path, where: str, q: dict, out: list[Question]) -> Question:
+    """One [[question]] table, checked (`out`: the questions read before it, whose ids it must not repeat)."""
+    for k in ("id", "prompt", "kind", "readout", "metric"):
+        if k not in q:
+            raise TeachingFileError(path, where, f"missing '{k}'")
+    if q["kind"] not in KINDS:
+        raise TeachingFileError(path, where, f"kind '{q['kind']}' is not one of {', '.join(KINDS)}")
+    if any(x.id == q["id"] for x in out):
+        raise TeachingFileError(path, where, f"id '{q['id']}' is used twice")
+    qu = Question(str(q["id"]), str(q["prompt"]), q["kind"], str(q["readout"]), str(q["metric"]), str(q.get("explain", "")))
+    for k in ("metric", "reference_metric"):
+        why = check_metric(str(q[k])) if k in q else ""
+        if why:
+            raise TeachingFileError(path, where, f"{k}: {why}")
+    if q["kind"] == "which":
+        if len(q.get("options", [])) < 2:
+            raise TeachingFileError(path, where, "a 'which' question needs at least two options = [{ label, setting }, ...]")
+        qu.options = [(str(o["label"]), _setting(cat, path, f"{where}.options[{j}]", o.get("setting"))) for j, o in enumerate(q["options"])]
+        qu.pick = str(q.get("pick", "largest"))
+        if qu.pick not in ("largest", "smallest"):
+            raise TeachingFileError(path, where, f"pick must be 'largest' or 'smallest', got {qu.pick!r}")
+    else:
+        qu.setting = _setting(cat, path, f"{where}.setting", q.get("setting", {}))
+    if q["kind"] == "compare":
+        if "reference" in q:
+            qu.reference = _setting(cat, path, f"{where}.reference", q["reference"])
+        qu.reference_readout = str(q.get("reference_readout", ""))
+        qu.reference_metric = str(q.get("reference_metric", ""))
+        qu.reference_value = float(q["reference_value"]) if "reference_value" in q else None
+        qu.choices = tuple(q.get("choices", OUTCOMES))
+        bad = [c for c in qu.choices if c not in OUTCOMES]
+        if bad or len(qu.choices) < 2:
+            raise TeachingFileError(path, where, f"choices must be two or more of {', '.join(OUTCOMES)}, got {list(qu.choices)}")
+        qu.labels = {str(k): str(v) for k, v in (q.get("labels") or {}).items()}
+        qu.same_within = float(q.get("same_within", 0.1))
+        qu.none_below = float(q.get("none_below", 0.25))
+        if qu.reference is None and not (qu.reference_readout or qu.reference_metric) and qu.reference_value is None:
+            raise TeachingFileError(path, where, "a 'compare' question needs a reference, a reference_readout or reference_metric, or a reference_value")
+    qu.unit = str(q.get("unit", ""))
+    return qu
 
 
 def _fmt(x: float, metric: str) -> str:
