@@ -67,6 +67,11 @@ def _summary_lines(result, at: list[float] | None) -> list[str]:
     return lines
 
 
+def _names(text: str) -> list[str]:
+    """A comma-separated list of names ('mtorc1, spine_density')."""
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
 def _vs_regimen(text: str) -> list[str]:
     """A --vs run: doses separated by ';' ('rapamycin 0.2 nmol icv at -30 min; ketamine 10 mg/kg ip'), or 'vehicle'."""
     if text.strip().lower() == "vehicle":
@@ -114,13 +119,13 @@ def _simulate(args: argparse.Namespace) -> int:
             prov = {"runs": {name: r.provenance for name, r in results.items()}}
             print(f"  wrote {write_table(cmp.timecourse, args.out, prov)} (one table, a 'run' column first)")
         if args.plot:
-            cmp.plot(args.plot)
+            cmp.plot(args.plot, **({"columns": _names(args.columns)} if args.columns else {}))
             print(f"  wrote {args.plot}")
         return 0
     if args.out:
         print(f"  wrote {result.save(args.out)}")
     if args.plot:
-        result.plot(args.plot)
+        result.plot(args.plot, columns=_names(args.columns) if args.columns else None)
         print(f"  wrote {args.plot}")
     return 0
 
@@ -157,9 +162,7 @@ def _compounds(args: argparse.Namespace) -> int:
     print("  targets:")
     for t in c.targets.values():
         extra = f", efficacy {t.efficacy.value:g}" if t.efficacy else ""
-        extra += f", tau {t.tau.value:g}" if t.tau else ""
         extra += f", hallucinogenic efficacy {t.hallucinogenic_efficacy.value:g}" if t.hallucinogenic_efficacy else ""
-        extra += f", koff {t.koff.value:g} /h" if t.koff else ""
         print(f"    {t.target}: potency {t.potency.value:g} nM, Hill {t.hill.value:g}{extra}  [{t.potency.source}]")
     for sp_, pk in c.pk.items():
         print(f"  PK in {sp_} (routes: {', '.join(sorted(pk.routes))}):")
@@ -167,9 +170,6 @@ def _compounds(args: argparse.Namespace) -> int:
             print(f"    {name} = {p.value:g} {p.unit}  [{p.source}]")
         for m in pk.metabolites:
             print(f"    -> {m.compound}: fraction {m.fraction.value:g}  [{m.fraction.source}]")
-        for route, to in pk.first_pass.items():
-            for m, share in to.items():
-                print(f"    -> {m} in the {route} first pass: share {share.value:g} of the non-bioavailable part  [{share.source}]")
     return 0
 
 
@@ -429,6 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
     sim.add_argument("--out", metavar="FILE", help="write the time course (.csv or .parquet)")
     sim.add_argument("--plot", metavar="FILE.png", help="write the time-course figure")
+    sim.add_argument("--columns", metavar="A,B,...", help="plot just these columns, one panel each (e.g. mtorc1,spine_density; with --vs "
+                     "also spine_gain); default: every stage of the loop")
     sim.set_defaults(func=_simulate)
     comp = sub.add_parser("compounds", help="list compounds, or show one in full")
     comp.add_argument("name", nargs="?", help="a compound to show (targets, PK, sources)")

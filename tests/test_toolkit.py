@@ -351,3 +351,11 @@ def test_dose_response_takes_a_library_of_your_own():
     assert dr.values[-1] > dr.values[0] > 1.0  # more NMDA block, a larger burst over this range
     with pytest.raises(simulator.UnknownNameError, match="test blocker"):
         simulator.dose_response("test blocker {dose} mg/kg ip", [1, 3, 10], progress=False)
+
+
+def test_cli_simulate_plots_just_the_columns_named(tmp_path, capsys):
+    out = tmp_path / "sel.png"
+    assert main(["simulate", "--dose", "ketamine 10 mg/kg ip", "--hours", "24", "--plot", str(out), "--columns", "mtorc1, spine_density"]) == 0
+    assert out.stat().st_size > 0
+    assert main(["simulate", "--dose", "ketamine 10 mg/kg ip", "--hours", "24", "--plot", str(out), "--columns", "mtorc"]) == 2
+    assert "Did you mean 'mtorc1'" in capsys.readouterr().err
