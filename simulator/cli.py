@@ -162,7 +162,9 @@ def _compounds(args: argparse.Namespace) -> int:
     print("  targets:")
     for t in c.targets.values():
         extra = f", efficacy {t.efficacy.value:g}" if t.efficacy else ""
+        extra += f", tau {t.tau.value:g}" if t.tau else ""
         extra += f", hallucinogenic efficacy {t.hallucinogenic_efficacy.value:g}" if t.hallucinogenic_efficacy else ""
+        extra += f", koff {t.koff.value:g} /h" if t.koff else ""
         print(f"    {t.target}: potency {t.potency.value:g} nM, Hill {t.hill.value:g}{extra}  [{t.potency.source}]")
     for sp_, pk in c.pk.items():
         print(f"  PK in {sp_} (routes: {', '.join(sorted(pk.routes))}):")
@@ -170,6 +172,9 @@ def _compounds(args: argparse.Namespace) -> int:
             print(f"    {name} = {p.value:g} {p.unit}  [{p.source}]")
         for m in pk.metabolites:
             print(f"    -> {m.compound}: fraction {m.fraction.value:g}  [{m.fraction.source}]")
+        for route, to in pk.first_pass.items():
+            for m, share in to.items():
+                print(f"    -> {m} in the {route} first pass: share {share.value:g} of the non-bioavailable part  [{share.source}]")
     return 0
 
 
