@@ -41,7 +41,7 @@ def _read(path: Path):
     missing = [k for k in (_NEEDED_IMPORTED if "model" in prov else _NEEDED) if k not in prov]
     if prov.get("package") != "plasticity" or missing:
         raise PlasticityError(f"load_result: '{path}' holds no single run's provenance (missing {', '.join(missing) or 'package'}): "
-                              "it is not a file Result.save wrote (a sweep's table, say); read it with simulator.read_table")
+                              "it is not a file Result.save wrote (a comparison's or a sweep's table, say); read it with simulator.read_table")
     if "time_h" not in df.columns:
         raise PlasticityError(f"load_result: '{path}' has no time_h column; it is not a time course Result.save wrote")
     units = prov.get("units")
@@ -64,9 +64,10 @@ def load_result(path: str | Path, *, library: Library | None = None, model: Impo
     (`model=simulator.from_sbml(path)`; the provenance records only its file name), and a warning says when
     it is not the same model (its hash).
 
-    >>> result.save("ketamine.parquet")
-    >>> again = simulator.load_result("ketamine.parquet")
-    >>> again.summary() == result.summary()
+    Examples:
+        >>> result.save("ketamine.parquet")
+        >>> again = simulator.load_result("ketamine.parquet")
+        >>> again.summary() == result.summary()
     """
     import pandas as pd
 

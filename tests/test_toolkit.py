@@ -148,6 +148,9 @@ def test_load_result_refuses_files_that_are_not_saved_runs(tmp_path, ketamine):
         simulator.load_result(junk)
     with pytest.raises(simulator.PlasticityError, match="no file"):
         simulator.load_result(tmp_path / "missing.csv")
+    assert main(["simulate", "--dose", "ketamine 10 mg/kg ip", "--vs", "vehicle", "--hours", "2", "--out", str(tmp_path / "vs.csv")]) == 0
+    with pytest.raises(simulator.PlasticityError, match="no single run's provenance .*comparison's"):
+        simulator.load_result(tmp_path / "vs.csv")
     edited = ketamine.save(tmp_path / "edited.csv")
     pd.read_csv(edited).drop(columns=["mtorc1"]).to_csv(edited, index=False)
     with pytest.raises(simulator.PlasticityError, match="differ in: mtorc1"), pytest.warns(UserWarning, match="changed after"):
