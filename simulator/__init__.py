@@ -1,8 +1,9 @@
 """plasticity: a mechanistic simulator of how psychoplastogens rebuild cortical synapses.
 
->>> import simulator
->>> result = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=72)
->>> result.timecourse.head()
+Examples:
+    >>> import simulator
+    >>> result = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=72)
+    >>> result.timecourse.head()
 
 Public names are imported on first use (PEP 562), so `import simulator` and the `plasticity`
 command start in a fraction of a second; `simulate` loads NumPy, SciPy and pandas when called.

@@ -245,7 +245,8 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
     CSV changed after it was written); files of earlier versions, with a `# plasticity-provenance:` first
     line, still load. Parquet: from the schema metadata.
 
-    >>> df, provenance = simulator.read_table("ketamine.csv")
+    Examples:
+        >>> df, provenance = simulator.read_table("ketamine.csv")
     """
     import hashlib
     import warnings

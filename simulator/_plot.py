@@ -82,7 +82,8 @@ def save_figure(fig, path, **savefig_kwargs):
     """Save a figure atomically with fixed metadata: the same figure gives the same bytes (no version, no date),
     so re-running a notebook leaves a tracked figure unmodified when nothing changed. Returns the path.
 
-    >>> simulator.save_figure(fig, "docs/figures/01_quickstart.png", dpi=120)
+    Examples:
+        >>> simulator.save_figure(fig, "docs/figures/01_quickstart.png", dpi=120)
     """
     from ._io import atomic_write
 

@@ -243,8 +243,9 @@ def simulate(
 ) -> Result:
     """Simulate a regimen from the drug-free steady state.
 
-    >>> r = simulate(["rapamycin 0.2 nmol icv at -30 min", "ketamine 10 mg/kg ip"], species="rat")
-    >>> r.timecourse[["time_h", "glutamate", "mtorc1", "spine_density"]]
+    Examples:
+        >>> r = simulate(["rapamycin 0.2 nmol icv at -30 min", "ketamine 10 mg/kg ip"], species="rat")
+        >>> r.timecourse[["time_h", "glutamate", "mtorc1", "spine_density"]]
 
     `genotype` ("val/met", "met/met", "trkb_knockdown"), `cut` (feedback edges such as
     "mtorc1_to_bdnf"), `scale` ({"trkb": 0.5}; 0 knocks a node out) and `clamp`
@@ -416,7 +417,8 @@ class Result:
         - at each of `times` (default `summary_times()`: 24, 48, 72 h and the last time of longer runs):
           `spine_gain_<N>h_pct` (% spine density vs vehicle), `glutamate_<N>h` and `mtorc1_<N>h` (fold).
 
-        >>> simulate(["ketamine 10 mg/kg ip"]).summary([24, 72])["spine_gain_72h_pct"]
+        Examples:
+            >>> simulate(["ketamine 10 mg/kg ip"]).summary([24, 72])["spine_gain_72h_pct"]
         """
         tc = self.timecourse
         t0, end = float(tc["time_h"].iloc[0]), float(tc["time_h"].iloc[-1])
@@ -443,7 +445,8 @@ class Result:
         """The loop over time, one panel per stage, or one panel per column of `columns` (each labelled with its
         unit; an unknown name is an UnknownNameError naming the closest); the vehicle run dashed; saved to `path` if given.
 
-        >>> result.plot(columns=["mtorc1", "spine_density"])
+        Examples:
+            >>> result.plot(columns=["mtorc1", "spine_density"])
         """
         from ._plot import plot_columns, plot_result
 

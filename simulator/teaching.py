@@ -8,7 +8,8 @@
   (`widgets_available()`; set PLASTICITY_STATIC=1 to force it).
 - `EDGES`, `NODES`: the loop as drawn.
 
->>> from simulator.teaching import pathway_snapshots, reveal
+Examples:
+    >>> from simulator.teaching import pathway_snapshots, reveal
 """
 
 from __future__ import annotations

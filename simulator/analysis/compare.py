@@ -24,8 +24,9 @@ _TITLES = {"glutamate": "Glutamate", "mtorc1": "mTORC1", "synaptic_protein": "Sy
 class Comparison:
     """Named runs to compare: `plot()` overlays them, `summary()` tabulates them, `timecourse` stacks them.
 
-    >>> cmp = simulator.compare({"ketamine": r1, "rapamycin + ketamine": r2})
-    >>> cmp.plot("blocker.png"); cmp.summary([24, 72])
+    Examples:
+        >>> cmp = simulator.compare({"ketamine": r1, "rapamycin + ketamine": r2})
+        >>> cmp.plot("blocker.png"); cmp.summary([24, 72])
     """
 
     runs: dict[str, Result]
@@ -63,7 +64,8 @@ class Comparison:
         are marked per run (or the 24-72 h window shaded when every run is about it); the legend sits below
         the panels. Saved to `path` if given.
 
-        >>> cmp.plot(columns=["mtorc1", "spine_gain"])
+        Examples:
+            >>> cmp.plot(columns=["mtorc1", "spine_gain"])
         """
         import matplotlib.pyplot as plt
         import numpy as np
@@ -151,10 +153,11 @@ def compare(runs: Mapping[str, Result | str | Sequence[str]], **simulate_kwargs)
     """Put named runs side by side. A value is a `Result`, or a regimen (a dose string or a list of them;
     [] is vehicle) simulated with `simulate_kwargs` (species, hours, params, ...).
 
-    >>> cmp = simulator.compare({"ketamine": "ketamine 10 mg/kg ip",
-    ...                          "rapamycin + ketamine": ["rapamycin 0.2 nmol icv at -30 min", "ketamine 10 mg/kg ip"]},
-    ...                         species="rat", hours=72)
-    >>> cmp.plot("blocker.png")
+    Examples:
+        >>> cmp = simulator.compare({"ketamine": "ketamine 10 mg/kg ip",
+        ...                          "rapamycin + ketamine": ["rapamycin 0.2 nmol icv at -30 min", "ketamine 10 mg/kg ip"]},
+        ...                         species="rat", hours=72)
+        >>> cmp.plot("blocker.png")
     """
     from .._simulate import Result, simulate
 

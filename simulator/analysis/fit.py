@@ -37,7 +37,8 @@ class Experiment:
     """One arm of a study: what was given (regimen, pretreatment), to whom (species, genotype, condition),
     and parameters held fixed at other values (`params`) in this arm only.
 
-    >>> Experiment(["ketamine 10 mg/kg ip"], species="rat", pretreatment=["rapamycin 0.2 nmol icv at -30 min"])
+    Examples:
+        >>> Experiment(["ketamine 10 mg/kg ip"], species="rat", pretreatment=["rapamycin 0.2 nmol icv at -30 min"])
     """
 
     regimen: Regimen | Sequence[str] | str = ()
@@ -383,7 +384,8 @@ def fit(
     log-bounds (reproducible with `seed`); `profiles` computes profile-likelihood intervals (by default
     for up to 4 parameters; else call `FitResult.profile(name)`). `petab` runs a PEtab problem instead.
 
-    >>> f = fit("data.csv", ["k_mtorc1"], regimen=["ketamine 10 mg/kg ip"], species="rat")
+    Examples:
+        >>> f = fit("data.csv", ["k_mtorc1"], regimen=["ketamine 10 mg/kg ip"], species="rat")
     """
     if petab is not None:
         from ..petab import fit_petab

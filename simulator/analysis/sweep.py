@@ -711,8 +711,9 @@ def sweep(
     """Run one regimen over many members; returns a table, one row per member: a DataFrame, or with `out`
     and more than MAX_MEMBERS_IN_MEMORY members (1,000,000) a `pyarrow.dataset.Dataset` over the chunk files.
 
-    >>> sweep("ketamine 10 mg/kg ip", vary={"ketamine_nmda_potency": (500, 3000), "dose:0": (1, 30)},
-    ...       design="lhs", n=1000, seed=1, out="sweep.parquet")
+    Examples:
+        >>> sweep("ketamine 10 mg/kg ip", vary={"ketamine_nmda_potency": (500, 3000), "dose:0": (1, 30)},
+        ...       design="lhs", n=1000, seed=1, out="sweep.parquet")
 
     Columns: `member`, the varied names, the metrics (spine change vs vehicle at 24/48/72 h, peaks,
     AUCs, time above baseline, hallucinogenic exposure) and `status` ("ok" or "failed: <reason>").

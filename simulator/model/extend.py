@@ -68,9 +68,10 @@ def add_compound(data: Mapping, *, library: Library | None = None, id: str | Non
     already names (by name, id or alias) is replaced and keeps its id; a new one gets `id`, by default the
     name as a file name would give it ('my drug' -> 'my_drug'), the prefix of its columns and parameters.
 
-    >>> lib = simulator.add_compound({"name": "mydrug", "molar_mass": {"value": 300, "unit": "g/mol", "source": "PubChem"},
-    ...     "targets": {"nmda": {"potency": {"value": 500, "unit": "nM", "source": "assumed"}, "hill": {...}}}, "pk": {...}})
-    >>> simulator.simulate("mydrug 10 mg/kg ip", library=lib)
+    Examples:
+        >>> lib = simulator.add_compound({"name": "mydrug", "molar_mass": {"value": 300, "unit": "g/mol", "source": "PubChem"},
+        ...     "targets": {"nmda": {"potency": {"value": 500, "unit": "nM", "source": "assumed"}, "hill": {...}}}, "pk": {...}})
+        >>> simulator.simulate("mydrug 10 mg/kg ip", library=lib)
     """
     if not isinstance(data, Mapping):
         raise PlasticityError(f"add_compound: expected a dict with the tables of a compound file (name, molar_mass, targets, pk), got {data!r:.60}")

@@ -118,8 +118,9 @@ def parameters(
     for every route it has in the species, its metabolites and its target potencies. Values include the
     genotype's multipliers; `library` is a library of your own (see `simulator.add_compound`).
 
-    >>> table = simulator.parameters(species="mouse", compounds=["ketamine"])
-    >>> table[table.kind == "assumed"]
+    Examples:
+        >>> table = simulator.parameters(species="mouse", compounds=["ketamine"])
+        >>> table[table.kind == "assumed"]
     """
     lib = library or load_library()
     if isinstance(compounds, str):

@@ -122,8 +122,9 @@ def _normalise_unit(unit: str) -> str:
 class Dose:
     """One dose or schedule of one compound. Times are in hours.
 
-    >>> Dose("ketamine", 10, "mg/kg", "ip")
-    >>> Dose("ketamine", 0.5, "mg/kg", "iv", over_h=40 / 60)
+    Examples:
+        >>> Dose("ketamine", 10, "mg/kg", "ip")
+        >>> Dose("ketamine", 0.5, "mg/kg", "iv", over_h=40 / 60)
     """
 
     compound: str

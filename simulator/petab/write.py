@@ -61,7 +61,8 @@ def to_petab(
 
     Data need errors (an sd or sem column): PEtab's noise model is given, not estimated, here.
 
-    >>> yaml = to_petab("ketamine_petab", "data.csv", ["k_mtorc1"], regimen=["ketamine 10 mg/kg ip"], species="rat")
+    Examples:
+        >>> yaml = to_petab("ketamine_petab", "data.csv", ["k_mtorc1"], regimen=["ketamine 10 mg/kg ip"], species="rat")
     """
     df = read_data(data)
     if not df.attrs.get("sigma_known"):

@@ -237,7 +237,8 @@ def to_sbml(
 ) -> str:
     """SBML L3V2 of the model for a regimen and species: drug-free steady state as initial values, doses as events.
 
-    >>> xml = to_sbml(["ketamine 10 mg/kg ip"], species="mouse", path="ketamine.xml")
+    Examples:
+        >>> xml = to_sbml(["ketamine 10 mg/kg ip"], species="mouse", path="ketamine.xml")
     """
     from .._simulate import setup
 
