@@ -81,8 +81,8 @@ def edge_signal(result, times: Sequence[float]) -> pd.DataFrame:
 
 def _edge(name: str) -> str:
     """An edge's current name (a former name, kept as an alias in models/pathway.toml, gives the same)."""
-    from .._classroom._errors import PlasticityError
-    from .._classroom._modelfiles import load_library
+    from .._errors import PlasticityError
+    from ..model.files import load_library
 
     try:
         return load_library().pathway.edge_name(name)
@@ -107,7 +107,7 @@ def pathway_snapshots(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Circle, FancyArrowPatch
 
-    from .._classroom._plot import style
+    from .._plot import style
 
     tc = result.timecourse
     t = tc["time_h"].to_numpy()
