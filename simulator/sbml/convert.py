@@ -44,6 +44,26 @@ def _read_document(ls, source: str | Path):
     return doc, where
 
 
+_UNIT_REFERENCES = {10311, 10312, 10313}  # unit ids and references to units: read by time_unit, which knows 'minute' and the like
+
+
+def _check_references(ls, doc, where: str) -> None:
+    """libsbml's identifier and general consistency checks (duplicate ids, references to ids that do not exist or
+    are of the wrong kind, such as an event assigning a reaction or an unknown conversionFactor); the first error
+    is refused with its element's line. Units, modelling practice and overdetermination are not checked here."""
+    for category in ("UNITS_CONSISTENCY", "MATHML_CONSISTENCY", "SBO_CONSISTENCY", "OVERDETERMINED_MODEL", "MODELING_PRACTICE"):
+        doc.setConsistencyChecks(getattr(ls, f"LIBSBML_CAT_{category}"), False)
+    doc.setConsistencyChecks(ls.LIBSBML_CAT_IDENTIFIER_CONSISTENCY, True)
+    doc.setConsistencyChecks(ls.LIBSBML_CAT_GENERAL_CONSISTENCY, True)
+    before = doc.getNumErrors()
+    doc.checkConsistency()
+    for i in range(before, doc.getNumErrors()):
+        err = doc.getError(i)
+        if err.getSeverity() >= ls.LIBSBML_SEV_ERROR and err.getErrorId() not in _UNIT_REFERENCES:  # the last line names the element
+            specific = err.getMessage().strip().rsplit("\n", 1)[-1].strip()
+            raise SBMLError(where, f"line {err.getLine()}", f"{err.getShortMessage()}: {specific[:400]} (libsbml check {err.getErrorId()})")
+
+
 def _check_packages(doc, where: str) -> None:
     for i in range(doc.getNumPlugins()):
         name = doc.getPlugin(i).getPackageName()
@@ -128,8 +148,14 @@ def _convert(ls, doc, where: str) -> None:
         props.addOption("setLevelAndVersion", True)
         if doc.convert(props) != ls.LIBSBML_OPERATION_SUCCESS:
             raise SBMLError(where, "document", f"libsbml could not convert level {doc.getLevel()} version {doc.getVersion()} to level 3 version 2")
+    from .mathml import MathError, check_depth
+
     nodes = 0
     for label, ast in _maths(doc):
+        try:
+            check_depth(ast)  # again: an expanded function definition nests its body inside the call
+        except MathError as exc:
+            raise SBMLLimitError(where, label, exc.problem + ", after function definitions are expanded") from None
         stack = [ast]
         while stack:
             node = stack.pop()
@@ -156,6 +182,7 @@ def from_sbml(source: str | Path):
     _check_packages(doc, where)
     _check_size(model, where)
     _check_math(doc, where)
+    _check_references(ls, doc, where)
     for r in model.getListOfReactions():  # checked before conversion: L3V2 has no fast attribute and would drop it
         if r.isSetFast() and r.getFast():
             raise SBMLUnsupportedError(where, f"reaction '{r.getId()}'", "a fast reaction (fast='true')")

@@ -17,7 +17,9 @@ from sympy.logic.boolalg import Boolean
 
 TIME = sp.Symbol("t", real=True)  # prints as the generated functions' own `t`; never equal to an SBML id's Symbol
 AVOGADRO = 6.02214179e23  # the value SBML L3 fixes for the avogadro csymbol
-MAX_MATH_DEPTH = 200  # nesting of one math element; the deepest in the SBML Test Suite is under 20
+MAX_MATH_DEPTH = 100  # nesting of one math element (after function definitions are expanded); the deepest in the SBML
+# Test Suite is under 20. sympy's walks (assumptions, substitution, printing) take several Python frames a level: at 200,
+# nested exp() overflowed Python's recursion limit
 
 
 class RateOf(sp.Function):

@@ -24,12 +24,14 @@ from scipy.integrate import solve_ivp
 from sympy.printing.pycode import PythonCodePrinter
 
 from .._errors import PlasticityError, SBMLError, SBMLUnsupportedError, SimulationError
+from ..engine.bounds import tree_size
 from ..engine.scipy_path import MAX_RHS_EVALS, Tolerances, WorkLimitError, check_times
 from .mathml import TIME, Factorial, Quotient, Rem
 from .model import ImportedModel, _toposort
 
 MAX_EVENTS_PER_INSTANT = 10_000  # event executions at one time point before the run is called a loop
 MAX_STOPS = 1_000_000  # solver restarts (event or piecewise switches) in one run
+MAX_LINEAR_NODES = 2_000  # terms of a trigger's root function (rules substituted) taken apart as a * t + b; larger: root finding
 
 
 class _Printer(PythonCodePrinter):
@@ -203,17 +205,23 @@ def _linear_atoms(model: ImportedModel, atoms) -> list[tuple[sp.Expr, sp.Expr]]:
     defs = dict(model.assignments)
     params = {sp.Symbol(p) for p in model.params}
     out = []
+    memo: dict = {}
     for atom in atoms:
         g = atom.lhs - atom.rhs
         for _ in range(len(defs) + 1):
+            if tree_size(g, memo)[0] > MAX_LINEAR_NODES:  # chained rules can double it with each one
+                break
             subs = {s: defs[s.name] for s in g.free_symbols if s.name in defs}
             if not subs:
                 break
             g = g.xreplace(subs)
+        if tree_size(g, memo)[0] > MAX_LINEAR_NODES or g.free_symbols & {sp.Symbol(n) for n in defs}:
+            out.append((sp.Integer(0), sp.Integer(0)))  # too large to take apart: its crossings are searched, like any other
+            continue
         a = sp.diff(g, TIME) if g.has(TIME) else sp.Integer(0)
         if g.has(TIME) and g.free_symbols <= params | {TIME} and not a.has(TIME) and not g.has(sp.Piecewise) and a.is_number is not False:
-            b = sp.expand(g - a * TIME)
-            if not b.has(TIME) and a != 0:
+            b = (g - a * TIME).xreplace({TIME: sp.Integer(0)})  # g is a * t + b exactly; expanding (k + 1)**100000 would never end
+            if a != 0:
                 out.append((a, b))
                 continue
         out.append((sp.Integer(0), sp.Integer(0)))
