@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from pathlib import Path
 
@@ -58,11 +59,15 @@ def markdown(df: pd.DataFrame, assumed: pd.DataFrame) -> str:
              "rate is the honest one.", "",
              "(R) = read or digitised, field consensus; (C) = recalled, one laboratory, contested, or a bound. Every target's paper, "
              "figure and reading are in models/validation.toml; the references in docs/validation/literature.md.", "",
-             "| id | set | target | conf. | expected | simulated | accepted | unit | status | source |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "Five columns fit a laptop screen; each row's set, expected value and source open under *more*.", "",
+             "| id | target | simulated | accepted | status | |", "|---|---|---|---|---|---|"]
     for r in df.itertuples():
         acc = "< 0 (difference)" if r.status in ("pass", "miss") and r.low == -math.inf and r.high == 0 and "<" in str(r.expected) else (
             f"[{_fmt(r.low) or '-inf'}, {_fmt(r.high) or 'inf'}]" if math.isfinite(r.low) or math.isfinite(r.high) else "")
-        lines.append(f"| {r.id} | {r.set} | {r.title} | {r.confidence} | {r.expected} | {_fmt(r.simulated)} | {acc} | {r.unit} | {r.status} | {r.source} |")
+        unit = f" {r.unit}" if r.unit else ""
+        more = html.escape(f"{r.set} set, confidence {r.confidence}; expected {r.expected}; source {r.source}").replace("|", "/")
+        lines.append(f"| {r.id} | {r.title} | {_fmt(r.simulated)}{unit if _fmt(r.simulated) else ''} | {acc}{unit if acc else ''} | {r.status} "
+                     f"| <details><summary>more</summary>{more}</details> |")
     lines += ["", "## Misses and why", ""]
     misses = df[df["status"] == "miss"]
     lines += [f"- **{r.id}** ({r.confidence}) {r.title}: {r.note}" for r in misses.itertuples()] or ["None."]
