@@ -99,6 +99,9 @@ def save_figure(fig, path, **savefig_kwargs):
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, metadata=meta, **savefig_kwargs))
 
 
+WINDOW_TICKS_H = (0, 0.5, 1, 2, 4, 8, 24, 48, 72, 96)
+
+
 def is_window_run(end_h: float, dose_times: Sequence[float]) -> bool:
     """A run about the 24-72 h window: it ends between 24 h and 4 days, and every dose comes before 24 h."""
     return WINDOW_H[0] < end_h <= 96.0 and all(t < WINDOW_H[0] for t in dose_times)
@@ -163,8 +166,8 @@ def plot_result(result, *, vehicle: bool = True):
                     y = tc[c].to_numpy()
                     ax.plot(t, np.where(y > 0, y, np.nan), label=compound_label(result, c))
                 if drugs:
-                    floor = drug_axis(ax, peak)
-                    ylabel = f"free brain conc.\n(nM, log; floor {floor:.2g})"
+                    drug_axis(ax, peak)
+                    ylabel = "free brain conc.\n(nM, log scale)"
                 else:
                     ax.text(0.5, 0.5, "vehicle (no drug)", transform=ax.transAxes, ha="center", va="center", color="0.4")
             else:
@@ -176,9 +179,12 @@ def plot_result(result, *, vehicle: bool = True):
                 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)  # beside the panel: never over a curve
             ax.set_title(title, loc="left", fontweight="bold")
             ax.set_ylabel(ylabel)
-        what = "; shaded: 24–72 h window" if window else ("; dotted: doses" if doses else "")
-        axes[-1].set_xlabel("time after dosing (h)" + what)
+        what = "; shaded: 24–72 h, when most animal studies count spines" if window else ("; dotted: doses" if doses else "")
+        axes[-1].set_xlabel(("time after dosing (h; the first hours stretched)" if window else "time after dosing (h)") + what)
         axes[0].set_xlim(t[0], end)
+        if window:  # the burst happens in the first hours: a scale linear to 1 h and logarithmic after gives them room
+            axes[0].set_xscale("symlog", linthresh=1.0, linscale=0.5)
+            axes[0].set_xticks([x for x in WINDOW_TICKS_H if t[0] <= x <= end], [f"{x:g}" for x in WINDOW_TICKS_H if t[0] <= x <= end])
         regimen = "; ".join(result.provenance["regimen"]) or "vehicle"
         fig.suptitle(f"{regimen} — {result.provenance['species']}", fontsize=10)
     return fig
