@@ -6,7 +6,7 @@ import math
 import platform
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +16,8 @@ from ._errors import PlasticityError, RegimenError, SimulationError, UnknownName
 from ._io import write_table
 from ._limits import MAX_FACTOR, MAX_OUTPUT_ROWS, MAX_OVERRIDE, MAX_SPAN_H, MIN_DURATION_H, MIN_RATE
 from .engine.codegen import Compiled, compile_model
-from .engine.scipy_path import AnswerCheckError, Tolerances, check_answer, check_times, floor, param_vector, prepare, refined
-from .engine.single import integrate
+from .engine.scipy_path import AnswerCheckError, Tolerances, check_answer, check_times, floor, param_vector, refined
+from .engine.single import integrate, prepare
 from .model.compose import Clamp, FlatModel, Interventions, compose
 from .model.files import Library, load_library
 from .model.regimen import Dose, Regimen, check_time
@@ -30,6 +30,7 @@ SUMMARY_READOUTS = ("glutamate", "mtorc1")
 CHANGE_TOL = 1e-3  # a readout within 0.1% of its vehicle run has neither risen nor fallen
 
 
+@lru_cache(maxsize=1)
 def version() -> str:
     """The installed package's version ('0+source' when run from a source checkout that is not installed)."""
     from importlib.metadata import PackageNotFoundError
@@ -300,6 +301,11 @@ def numerical_zero(values: np.ndarray, atol: float) -> np.ndarray:
     return out
 
 
+def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One float block, not a column at a time: building the two tables from dicts was most of a warm run."""
+    return pd.DataFrame(np.column_stack(list(columns.values())), columns=list(columns))
+
+
 @dataclass
 class Result:
     """A simulation: `timecourse` (DataFrame), `states`, `provenance`, `plot()`, `save()`."""
@@ -321,8 +327,8 @@ class Result:
         if check:  # an imported model's values may be signed: only the built-in model's round-off is zero
             cols = {n: v if n == "time_h" else numerical_zero(v, tol.atol) for n, v in cols.items()}
             states = {n: numerical_zero(v, tol.atol) for n, v in states.items()}
-        tc = pd.DataFrame(cols)
-        states = pd.DataFrame({"time_h": t, **states})
+        tc = _frame({n: np.asarray(v, dtype=float) for n, v in cols.items()})
+        states = _frame({"time_h": t, **states})
         prov = {
             "package": "plasticity",
             "version": version(),

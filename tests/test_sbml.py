@@ -73,7 +73,10 @@ def test_roadrunner_matches_simulate(exported, label):
 
 
 @pytest.mark.parametrize("label", ["ketamine", "psilocybin"])
-def test_round_trip_export_import_simulate(exported, label):
+def test_round_trip_export_import_simulate(exported, label, monkeypatch):
+    """At rtol 1e-12 the two runs agree to 1e-8: the translation, not the solver, is under test, so the built-in run takes
+    the SciPy path an imported model still runs on (the compiled kernel's BDF differs from LSODA by ~1e-11 here)."""
+    monkeypatch.setenv("PLASTICITY_ENGINE", "scipy")
     xml, _ = exported[label]
     regimen = ["ketamine 10 mg/kg ip"] if label == "ketamine" else ["psilocybin 1 mg/kg ip"]
     res = simulator.simulate(regimen, species="mouse", hours=HOURS, tolerances=ROUND_TRIP)

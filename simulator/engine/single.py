@@ -14,6 +14,7 @@ from .._errors import SimulationError
 from . import native
 from .scipy_path import AnswerCheckError, Tolerances, check_answer, event_amount, snap_off
 from .scipy_path import integrate as scipy_integrate
+from .scipy_path import prepare as scipy_prepare
 
 STEP_CONTROL = (1, 2, 3)  # the kernel's codes for a step limit, a step below round-off and a singular matrix
 
@@ -50,6 +51,18 @@ def integrate(comp, events: list, p: np.ndarray, y0: np.ndarray, times: np.ndarr
         raise SimulationError(f"{native.REASONS.get(code, f'solver status {code}')}; try tighter tolerances (rtol=1e-9) "
                               "or check for extreme doses or parameter values")
     return out[0], inputs_in_force(p, kind, target, amounts, ev_times, times)
+
+
+def prepare(comp, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(p, drug-free steady state): Newton in the compiled kernel, as a sweep's members get it, for a model without cut
+    edges or clamps; SciPy's `prepare` for those, where the kernel cannot go, and where Newton does not settle (it
+    then names the problem: no steady state, or a negative one)."""
+    flat = comp.flat
+    if not flat.cut_edges and not flat.clamp_levels and engine(Tolerances()) == "native":
+        y, ok = native.steady_states(comp, p[None, :], comp.initial(p)[None, :], 60)
+        if ok[0]:
+            return p, y[0]
+    return scipy_prepare(comp, p)
 
 
 def inputs_in_force(p: np.ndarray, kind: np.ndarray, target: np.ndarray, amounts: np.ndarray, ev_times: np.ndarray,
