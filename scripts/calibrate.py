@@ -8,8 +8,9 @@ Run from the repository root:
 
 The objective is `simulator.validate()` itself, so the fit and `plasticity validate` can never
 disagree about a target: one residual per calibration-set target (models/validation.toml `set`)
-of docs/validation/literature.md section 10 that a parameter of the loop can move (items 4-18; the PK items belong
-to the compound files); the prediction set is never evaluated here, zero inside the
+of docs/validation/literature.md section 10 that a parameter of the loop can move (every item but the PK items, which belong to the compound
+files); the prediction set never enters the objective (the report prints both sets and the date and
+seed of the frozen split, models/validation_split.toml), zero inside the
 accepted range and the distance outside it in units of the range width, (R) targets weighted 1
 and (C) targets 0.5, with a margin of 5% of each range so no target is left on an edge. Only
 parameters whose source starts with "calibrated" are free, each within its plausible range from
@@ -50,8 +51,10 @@ from simulator.model.units import convert
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHWAY = ROOT / "models" / "pathway.toml"
+SPLIT = ROOT / "models" / "validation_split.toml"
 CULTURE_ITEMS = [15]
-INVIVO_ITEMS = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 20, 21, 22, 23]
+# pharmacokinetics and binding belong to the compound files, not to the loop's parameters
+PK_ITEMS = {1, 2, 3, 18, 19, 28, 29}
 CULTURE_PARAMS = ("k_trkb_off", "trkb_basal_activation", "trkb_internalised_fraction", "k_trkb_turnover", "k_akt", "akt_half_activation", "akt_hill",
                   "k_erk", "erk_half_activation", "erk_hill")
 WEIGHT = {"R": 1.0, "C": 0.5}
@@ -64,6 +67,32 @@ def calibration_ids(items: list[int]) -> list[str]:
 
     targets, _ = load_targets()
     return [t.id for t in targets if t.item in items and t.set == "calibration"]
+
+
+def invivo_items() -> list[int]:
+    """Every item of models/validation.toml that a loop parameter can move: all but the PK items and the culture step."""
+    from simulator.validation.targets import load_targets
+
+    targets, _ = load_targets()
+    return sorted({t.item for t in targets} - PK_ITEMS - set(CULTURE_ITEMS))
+
+
+INVIVO_ITEMS = invivo_items()
+
+
+def split_summary(params: dict[str, float] | None = None) -> str:
+    """Both sets judged with `params` and the date and seed of the frozen split (models/validation_split.toml).
+
+    Only printed: the prediction set never enters the objective."""
+    split = _load_toml(SPLIT)
+    table = simulator.validate(params=params or {})
+    judged = table[table["status"].isin(["pass", "miss"])]
+    parts = []
+    for name in ("calibration", "prediction"):
+        s = judged[judged["set"] == name]
+        parts.append(f"{name} {int((s['status'] == 'pass').sum())}/{len(s)}")
+    r_miss = judged[(judged["status"] == "miss") & (judged["confidence"] == "R")]
+    return f"split frozen {split['date']} (seed {split['seed']}): " + ", ".join(parts) + f"; (R) misses: {', '.join(r_miss['id']) or 'none'}"
 
 
 def free_parameters() -> dict[str, tuple[float, float, float]]:
@@ -180,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(names)} calibrated parameters: {', '.join(names)}")
     print("shipped values:")
     r_miss = report()
+    print(split_summary())
     if args.check:
         return 1 if r_miss else 0
     values = fit_stage(calibration_ids(CULTURE_ITEMS), [n for n in names if n in CULTURE_PARAMS], free, {}, args.max_iterations, args.workers)
@@ -187,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                             args.workers))
     print("fitted values:")
     report(values)
+    print(split_summary(values))
     changed = {n: v for n, v in values.items() if not math.isclose(v, free[n][0], rel_tol=1e-3)}
     for n in names:
         print(f"  {n:<32} {free[n][0]:10.4g} -> {values[n]:10.4g}{'' if n in changed else '   (unchanged)'}")
