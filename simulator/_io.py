@@ -65,11 +65,11 @@ def read_regular(path: str | Path, field: str, max_bytes: int, *, follow: bool =
         if st.st_size > max_bytes:
             raise PlasticityError(f"{field}: '{path}' is {st.st_size:,} bytes, over the limit of {max_bytes:,}")
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(max_bytes + 1)
+            data = fh.read(st.st_size + 1)  # not max_bytes + 1: read() allocates what it is asked for
     finally:
         os.close(fd)
-    if len(data) > max_bytes:  # grew while we read
-        raise PlasticityError(f"{field}: '{path}' is over the limit of {max_bytes:,} bytes")
+    if len(data) > st.st_size:  # something is still writing it
+        raise PlasticityError(f"{field}: '{path}' grew while it was read; read it again once it is complete")
     return data
 
 

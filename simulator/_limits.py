@@ -103,8 +103,23 @@ MAX_JSON_DEPTH = 32
 MAX_MODEL_FILE_BYTES = 4 * 1024**2
 """Size of one model, compound, species, question or catalogue TOML file (the largest in models/ is under 100 kB)."""
 
-MAX_TABLE_BYTES = 2 * 1024**3
-"""Size of a CSV table read back (`read_table`, `fit --data`): MAX_OUTPUT_ROWS rows of the widest table we write."""
+MAX_TABLE_BYTES = 1024**3
+"""Size of a CSV table read back (`read_table`, `fit --data`): MAX_OUTPUT_ROWS rows of a wide table we write (about 600 MB)."""
 
 MAX_INTERVENTION_CHARS = 200
 """Characters of one `--clamp` or `--scale` item (command line, question files): 'mtorc1=0 from 2 h to 6 h' is 24."""
+
+# ---- the classroom server
+MAX_APP_SESSIONS = 60
+"""Live sessions (browser tabs) of `plasticity app` at once: a lecture room's worth; each holds about 2 MB."""
+
+APP_UNUSED_SESSION_S = 10
+"""Seconds before a session whose page never opened its websocket is dropped (a prefetch, a refused tab)."""
+
+# ---- analyses (sensitivity, fit, dose-response: one batch each, held in memory)
+MAX_ANALYSIS_RUNS = 200_000
+"""Model runs in one analysis batch (Sobol: n x (k + 2), Morris: n x (k + 1) for k parameters); a sweep with
+`out` is the tool for more."""
+
+MAX_BATCH_VALUES = 125_000_000
+"""States held by one analysis batch (runs x output times x states, 8 bytes each: 1 GB)."""

@@ -319,7 +319,9 @@ def _sensitivity_cmd(args: argparse.Namespace) -> int:
     print(f"{args.method} sensitivity of {args.readout} ({sens.runs} runs); most influential at {times[-1]:g} h:")
     print(sens.at(times[-1]).head(args.top).to_string(index=False))
     if args.out:
-        sens.table.to_csv(args.out, index=False)
+        from ._io import atomic_write
+
+        atomic_write(args.out, lambda tmp: sens.table.to_csv(tmp, index=False))
         print(f"  wrote {args.out}")
     if args.plot:
         sens.plot(args.plot)

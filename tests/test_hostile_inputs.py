@@ -223,3 +223,35 @@ def test_a_bad_question_or_catalogue_file_is_one_teaching_file_error(worker, nam
     assert "received.toml" in outcome[2], outcome[2]
     for w in words:
         assert w in outcome[2], (w, outcome[2])
+
+
+# ------------------------------------------------------------------------------------ analyses: one limit table (issue 26)
+FIT_ROW = "time_h,readout,value\n24,mtorc1,1.5\n"
+SENS = ["sensitivity", "--dose", KET, "--params", "k_glutamate,k_mtorc1"]
+ANALYSIS_CASES = [
+    ("sobol --n 0", [*SENS, "--method", "sobol", "--n", "0"], None, ["n", ">= 2"]),
+    ("morris --n -5", [*SENS, "--method", "morris", "--n", "-5"], None, ["n", ">= 2"]),
+    ("sobol --n 1000000000", [*SENS, "--method", "sobol", "--n", "1000000000"], None, ["n", "MAX_ANALYSIS_RUNS"]),
+    ("morris --n 100000", [*SENS, "--method", "morris", "--n", "100000"], None, ["MAX_ANALYSIS_RUNS"]),
+    ("sensitivity --times 1e300", [*SENS, "--times", "1,1e300"], None, ["times", "MAX_SPAN_H"]),
+    ("fit: a value that is not a number", ["fit", "--param", "k_glutamate", "--dose", KET], FIT_ROW + "48,mtorc1,lots\n",
+     ["data", "value", "row 2", "'lots'"]),
+    ("fit: time_h = 1e300", ["fit", "--param", "k_glutamate", "--dose", KET], "time_h,readout,value\n1e300,mtorc1,1.5\n",
+     ["times", "MAX_SPAN_H"]),
+    ("fit: 2,000,000 rows", ["fit", "--param", "k_glutamate", "--dose", KET], "time_h,readout,value\n" + "24,mtorc1,1.5\n" * 2_000_000,
+     ["data", "MAX_OUTPUT_ROWS"]),
+]
+
+
+@pytest.mark.parametrize("name, argv, data, words", ANALYSIS_CASES, ids=[c[0] for c in ANALYSIS_CASES])
+def test_hostile_analysis_input_is_checked_before_any_work(worker, tmp_path, name, argv, data, words):
+    if data is not None:
+        path = tmp_path / "data.csv"
+        path.write_text(data)
+        argv = [*argv, "--data", str(path)]
+    outcome = _run(worker, ("cli", argv))
+    rc, err = outcome[1], outcome[2]
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    for w in words:
+        assert w in lines[0], (w, lines[0])

@@ -38,7 +38,7 @@ class Attribution:
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
-        from .._plot import shade_window, style
+        from .._plot import save_figure, shade_window, style
 
         t = self.table["time_h"].to_numpy()
         with style():
@@ -57,7 +57,7 @@ class Attribution:
             a1.set_title(f"{self.regimen} — {self.species}", loc="left", fontsize=9)
             fig.tight_layout()
         if path is not None:
-            fig.savefig(path)
+            save_figure(fig, path)  # atomic, like every file the project writes
         return fig
 
 

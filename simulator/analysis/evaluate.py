@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._errors import PlasticityError, SimulationError, UnknownNameError
+from .._limits import MAX_ANALYSIS_RUNS, MAX_BATCH_VALUES, MAX_OUTPUT_ROWS, MAX_SPAN_H
 from .._simulate import DEGENERATE_FRACTION, Setup, check_dose_window, setup
 from ..engine.batch import check_readouts, observe_batch, run_batch
 from ..engine.scipy_path import check_times
@@ -165,6 +166,22 @@ def start_time(s: Setup) -> float:
     return min([s.regimen.start_h, 0.0] + [e.time_h for e in s.flat.events if math.isfinite(e.time_h)]) - 1.0
 
 
+def check_batch(s: Setup, members: int, times: np.ndarray) -> None:
+    """The limits `simulate` and `sweep` apply, applied to an analysis batch before any run: the span and the
+    number of output times, the runs, and the states the batch holds."""
+    start = start_time(s)
+    if float(np.max(np.abs(times))) > MAX_SPAN_H or float(times[-1]) - start > MAX_SPAN_H:
+        raise PlasticityError(f"times: {times[0]:g} to {times[-1]:g} h spans more than {MAX_SPAN_H:,.0f} h (MAX_SPAN_H)")
+    if len(times) > MAX_OUTPUT_ROWS:
+        raise PlasticityError(f"times: {len(times):,} output times exceed {MAX_OUTPUT_ROWS:,} (MAX_OUTPUT_ROWS)")
+    if members > MAX_ANALYSIS_RUNS:
+        raise PlasticityError(f"{members:,} runs exceed the limit of {MAX_ANALYSIS_RUNS:,} for one analysis (MAX_ANALYSIS_RUNS); "
+                              "use fewer samples, or a sweep with out= for more")
+    if members * (len(times) + 1) * len(s.flat.states) > MAX_BATCH_VALUES:
+        raise PlasticityError(f"{members:,} runs x {len(times):,} times x {len(s.flat.states)} states exceed {MAX_BATCH_VALUES:,} values "
+                              "held at once (MAX_BATCH_VALUES); use fewer times or samples")
+
+
 def evaluate(
     s: Setup,
     names: Sequence[str],
@@ -184,6 +201,7 @@ def evaluate(
     if values.shape[1] != len(names):
         raise PlasticityError(f"values: expected shape (members, {len(names)}), got {values.shape}")
     times = check_times(times)
+    check_batch(s, len(values), times)
     readouts = [r[0] for r in s.flat.readouts]
     for c in columns:
         if c != SPINE_GAIN and c not in readouts:

@@ -11,6 +11,7 @@ Fisher and profile intervals) lives in `estimate`, shared with PEtab problems.
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from .._errors import PlasticityError, UnknownNameError
+from .._io import read_regular
+from .._limits import MAX_OUTPUT_ROWS, MAX_TABLE_BYTES
 from .._simulate import Setup, setup
 from ..model.regimen import Regimen
 from . import estimate as est
@@ -132,7 +135,7 @@ class FitResult:
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
-        from .._plot import style
+        from .._plot import save_figure, style
 
         panels = list(dict.fromkeys(zip(self.data["experiment"], self.data["readout"], self.data["scale"], strict=True)))
         dense = self.curves(self.params) if self.curves is not None else {}
@@ -154,19 +157,30 @@ class FitResult:
             fig.suptitle(txt, fontsize=8)
             fig.tight_layout()
         if path is not None:
-            fig.savefig(path)
+            save_figure(fig, path)  # atomic, like every file the project writes
         return fig
 
 
 def read_data(data: str | Path | pd.DataFrame) -> pd.DataFrame:
     """Check and normalise fit data; adds experiment, scale and sigma (the error of each value) columns."""
     if isinstance(data, (str, Path)):
+        raw = read_regular(data, "data", MAX_TABLE_BYTES, follow=True)  # a FIFO or a device is refused, not read for ever
         try:
-            df = pd.read_csv(data)
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            df = pd.read_csv(io.BytesIO(raw), nrows=MAX_OUTPUT_ROWS + 1)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise PlasticityError(f"data: cannot read {str(data)!r} as CSV ({exc.__class__.__name__}: {exc})") from None
     else:
         df = pd.DataFrame(data).copy()
+    if len(df) > MAX_OUTPUT_ROWS:
+        raise PlasticityError(f"data: more than {MAX_OUTPUT_ROWS:,} rows (MAX_OUTPUT_ROWS); fit a summary of the data (means and sd)")
+    for col in ("time_h", "value"):
+        if col in df:
+            num = pd.to_numeric(df[col], errors="coerce")
+            bad = num.isna() & df[col].notna()
+            if bad.any():
+                i = int(np.argmax(bad.to_numpy()))
+                raise PlasticityError(f"data: {col} in row {i + 1} is {df[col].iloc[i]!r:.40}, not a number")
+            df[col] = num
     missing = [c for c in ("time_h", "readout", "value") if c not in df]
     if missing:
         raise PlasticityError(f"data: missing column(s) {', '.join(missing)}; expected time_h, readout, value and optionally "

@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 
 from .._errors import PlasticityError
+from .._limits import MAX_ANALYSIS_RUNS
 from .._simulate import Setup, setup
+from ..engine.scipy_path import check_times
 from ..model.regimen import Regimen
-from .evaluate import SPINE_GAIN, evaluate, param_range
+from .evaluate import SPINE_GAIN, check_batch, evaluate, param_range
 
 
 @dataclass
@@ -44,7 +46,7 @@ class Sensitivity:
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
-        from .._plot import style
+        from .._plot import save_figure, style
 
         key = {"local": "s", "sobol": "ST", "morris": "mu_star"}[self.method]
         t_show = float(self.table["time_h"].max()) if time_h is None else time_h
@@ -71,7 +73,7 @@ class Sensitivity:
             a2.legend(fontsize=7)
             fig.tight_layout()
         if path is not None:
-            fig.savefig(path)
+            save_figure(fig, path)
         return fig
 
 
@@ -171,8 +173,14 @@ def global_sensitivity(
         raise PlasticityError("global sensitivity needs SALib: pip install 'plasticity[sweep]'") from None
     if method not in ("sobol", "morris"):
         raise PlasticityError(f"method: expected 'sobol' or 'morris', got {method!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise PlasticityError(f"n: expected a whole number of samples >= 2, got {n!r}")
+    if n > MAX_ANALYSIS_RUNS:  # before the model is set up: a huge n is refused at once
+        raise PlasticityError(f"n: {n:,} samples exceed the limit of {MAX_ANALYSIS_RUNS:,} runs (MAX_ANALYSIS_RUNS)")
     s = _setup(regimen, species, overrides, None)
     names = _names(s, params, need_range=True)
+    runs = n * (len(names) + (2 if method == "sobol" else 1))
+    check_batch(s, runs, check_times(times))  # before sampling: SALib's Morris sampler alone ran out of memory at n = 100,000
     problem = _problem(s, names, log)
     if method == "sobol":
         X = sobol_s.sample(problem, n, calc_second_order=False, seed=seed)

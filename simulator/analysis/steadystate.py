@@ -134,7 +134,7 @@ class Continuation:
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
-        from .._plot import style
+        from .._plot import save_figure, style
 
         if node not in self.table:
             raise UnknownNameError("state", node, [c for c in self.table.columns if c not in ("value", "branch", "stable", "max_real_eig")])
@@ -155,7 +155,7 @@ class Continuation:
             ax.legend(fontsize=7)
             fig.tight_layout()
         if path is not None:
-            fig.savefig(path)
+            save_figure(fig, path)  # atomic, like every file the project writes
         return fig
 
 
