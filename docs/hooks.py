@@ -24,3 +24,12 @@ def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001
 
     text = simulator.show_model([], species="mouse")
     return markdown.replace(MARKER, "```text\n" + text.rstrip() + "\n```")
+
+
+def on_config(config):  # noqa: ARG001 - MkDocs hook signature
+    """The notebooks run in a kernel without a widget front end: their widget cells take the static figure, on Agg."""
+    import os
+
+    os.environ.setdefault("PLASTICITY_STATIC", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    return config

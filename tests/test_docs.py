@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import re
@@ -15,7 +16,7 @@ import simulator
 import simulator.teaching
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ("regimens", "sweeps", "analysis", "parameters-and-units", "adding-a-compound", "sbml", "validation", "performance", "errors", "equations", "api")
+PAGES = ("getting-started", "install", "regimens", "sweeps", "analysis", "parameters-and-units", "adding-a-compound", "sbml", "validation", "performance", "errors", "equations", "api")
 
 
 def _public_objects():
@@ -40,12 +41,36 @@ def test_every_public_name_and_method_has_a_docstring():
     assert "spine_gain" in simulator.Result.summary.__doc__ and simulator.DoseResponse.summary.__doc__
 
 
+def _resolves(dotted: str) -> bool:
+    """`simulator.a.b` names something the package has: an attribute, or a module that imports."""
+    obj, name = simulator, "simulator"
+    for part in dotted.split(".")[1:]:
+        name += "." + part
+        if hasattr(obj, part):
+            obj = getattr(obj, part)
+            continue
+        try:
+            obj = importlib.import_module(name)
+        except ImportError:
+            return False
+    return True
+
+
+def test_no_page_names_what_the_package_does_not_have():
+    pages = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
+    bad = [(p.name, m) for p in pages for m in re.findall(r"(?<![\w/])simulator(?:\.[A-Za-z_]\w*)+", p.read_text(encoding="utf-8"))
+           if not _resolves(m)]
+    assert not bad, bad
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # the build runs the notebooks (a few minutes; longer when the cores are shared)
 def test_the_site_builds_strict_and_its_api_reference_lists_every_public_name(tmp_path):
     if not os.environ.get("CI"):
         pytest.importorskip("mkdocstrings", reason="the docs extra: pip install -e '.[docs]'")
     site = tmp_path / "site"
     run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(site)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+                         cwd=ROOT, capture_output=True, text=True, timeout=1700)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     for page in PAGES:
         assert (site / page / "index.html").is_file(), page
@@ -55,3 +80,30 @@ def test_the_site_builds_strict_and_its_api_reference_lists_every_public_name(tm
     assert not want - anchors, f"missing from the API reference: {sorted(want - anchors)}"
     equations = (site / "equations" / "index.html").read_text()
     assert "spine_density" in equations and "mtorc1" in equations  # generated from the model files at build time
+    # docstring examples are code, not prose run together (Google 'Examples:' sections)
+    assert "&gt;&gt;&gt;" in api and not re.search(r"<(p|blockquote)>\s*&gt;&gt;&gt;|<blockquote>\s*<blockquote>", api)
+    assert "10<strong>" not in (site / "sweeps" / "index.html").read_text()  # 10**9 is code, not bold
+    # every notebook is a page, executed, with its figures inline
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        html = (site / "notebooks" / nb.stem / "index.html").read_text()
+        assert "data:image/png;base64" in html, f"{nb.name} shows no figure"
+    # nothing loads from a CDN: every script and stylesheet ships with the site (the code colours included)
+    remote = []
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        remote += [(page.name, u) for u in re.findall(r"<(?:script|link)\b[^>]*?(?:src|href)=[\"'](https?://[^\"']+)", text)]
+    assert not remote, remote[:5]
+    assert 'class="highlight"' in (site / "getting-started" / "index.html").read_text()
+
+
+def test_validation_table_is_compact_with_details_on_click():
+    """The report's table fits a laptop screen: five short columns, the rest of each row under a <details>."""
+    import pandas as pd
+
+    from simulator.validation.report import markdown
+
+    row = dict(id="1a", item=1, set="calibration", title="Mouse brain ketamine peaks within 15 min", confidence="R", expected="< 5% of peak",
+               simulated=12.0, low=0.0, high=15.0, unit="min", status="pass", source="Wu C 2020 | Fig 2", note="", paper="")
+    text = markdown(pd.DataFrame([row]), pd.DataFrame(columns=["parameter", "value", "unit", "range", "runs", "note", "source"]))
+    line = next(x for x in text.splitlines() if x.startswith("| 1a |"))
+    assert line.count(" | ") == 5 and "<details><summary>more</summary>" in line and "&lt; 5% of peak" in line and "Wu C 2020 / Fig 2" in line
