@@ -8,11 +8,10 @@ are stored once and shared, numbers keep 5 significant digits.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from .._errors import PlasticityError, UnknownNameError
+from .._io import atomic_write
 from .._progress import progress_bar
 from ._catalogue import FEEDBACK, GAIN_HOURS, NONE, Catalogue, Setting, load_catalogue
 from ._questions import answer, load_questions, quiz_table
@@ -244,21 +243,11 @@ if (i >= 0) {
     doc.title = "plasticity lesson: the feedback loop"
     doc.js_on_event("document_ready", view.ready)
     html = file_html(doc, resources=INLINE, title=doc.title)
-    payload = json.dumps(store, separators=(",", ":")).replace("</", "<\\/")
+    # every '<' escaped: a display name such as '<!--<script>' would otherwise end or comment out the store's script element
+    payload = json.dumps(store, separators=(",", ":")).replace("<", "\\u003c")
     html = html.replace("<head>", "<head>\n" + PRINT_PAGE, 1)  # the first <head> is the document's (Bokeh's scripts come after it)
     head, sep, tail = html.rpartition("</body>")  # the last one: Bokeh's inline scripts may contain the text '</head>'
     html = f'{head}<script type="application/json" id="{STORE_ID}">{payload}</script>\n{sep}{tail}'
-    out = Path(out)
-    fd, tmp = tempfile.mkstemp(dir=out.parent or ".", prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    out = atomic_write(out, lambda tmp: tmp.write_text(html, encoding="utf-8"))  # a device node or a link is refused, not replaced
     failed = sum(1 for k in store["runs"] if "error" in store["runs"][k])
     return {"runs": len(store["runs"]), "failed": failed, "questions": len(qs), "bytes": out.stat().st_size}

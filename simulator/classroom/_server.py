@@ -15,13 +15,18 @@ import signal
 import socket
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .._errors import PlasticityError
+from .._limits import APP_UNUSED_SESSION_S
 from ._catalogue import Catalogue, Setting, load_catalogue
+from ._guard import Guard
 from ._questions import Question, answer, load_questions, quiz_table
 from ._runs import RunCache, neighbours
 from ._view import View, build, curves_for, dose_options, first_draw, info_for, setting_from
+
+_COMPUTE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plasticity-app-compute")  # cache misses, one at a time
 
 
 def _check_port(port: int) -> None:
@@ -109,8 +114,26 @@ class Session:
         finally:
             self.busy = False
         self.setting = s
-        hit = self.cache.cached(s) is not None
-        b = self.cache.get(s)
+        b = self.cache.cached(s)
+        if b is not None:
+            self._draw(s, b, start, "cache")
+            return
+        # a miss is computed on a thread, never on the event loop: the other tabs keep being served meanwhile
+        if self.doc.session_context is None:  # no server (a test building a session by hand): compute here
+            self._draw(s, self.cache.get(s), start, "computed")
+            return
+        from tornado.ioloop import IOLoop
+
+        fut = IOLoop.current().run_in_executor(_COMPUTE, self.cache.get, s)
+        fut.add_done_callback(lambda f: self.doc.add_next_tick_callback(lambda: self._computed(s, f, start)))
+
+    def _computed(self, s: Setting, fut, start: float) -> None:
+        """Draw a bundle computed off the loop, unless the class has moved on to another setting meanwhile."""
+        if s == self.setting and not fut.cancelled() and fut.exception() is None:
+            self._draw(s, fut.result(), start, "computed")
+
+    def _draw(self, s: Setting, b: dict, start: float, how: str) -> None:
+        v = self.view
         # the page redraws from two messages: the curves (every time course paints once) and the info table last
         if "error" not in b:
             if self.shown is not None and self.shown["key"] != b["key"]:
@@ -122,7 +145,7 @@ class Session:
         # the next guesses are queued after this callback has returned and its messages have gone to the page
         self.doc.add_next_tick_callback(lambda s=s: self.cache.prefetch(neighbours(self.cat, s)))
         if os.environ.get("PLASTICITY_APP_TIMING"):
-            print(f"redraw {s.key}: {1000 * (time.perf_counter() - start):.0f} ms on the server ({'cache' if hit else 'computed'})", file=sys.stderr)
+            print(f"redraw {s.key}: {1000 * (time.perf_counter() - start):.0f} ms on the server ({how})", file=sys.stderr)
 
     def _reveal(self) -> None:
         q = next((q for q in self.qs if q.id == self.view.q_select.value), None)
@@ -175,8 +198,11 @@ def serve(port: int = 5006, *, open_browser: bool = True, catalogue: str | Path 
     cache.prefetch([s for q in qs for s in q.settings()], replace=False)
     cache.prefetch(neighbours(cat, cat.default))
     app = Application(FunctionHandler(lambda doc: Session(doc, cat, qs, cache)))
+    guard = Guard(port)  # Host, Origin and Sec-Fetch-Site on every request, and the session cap: before any session is built
     server = Server({"/": app}, port=port, address="127.0.0.1", allow_websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"],
-                    num_procs=1)
+                    num_procs=1, auth_provider=guard.provider(), unused_session_lifetime_milliseconds=APP_UNUSED_SESSION_S * 1000,
+                    check_unused_sessions_milliseconds=APP_UNUSED_SESSION_S * 500)
+    guard.sessions = lambda: len(server.get_sessions("/"))
     server.start()
     print(f"plasticity app: serving on http://127.0.0.1:{port}/ (Ctrl+C to stop)", flush=True)
     if open_browser:
