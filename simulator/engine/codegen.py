@@ -133,7 +133,8 @@ class _Printer(PythonCodePrinter):
 _printer = _Printer({"standard": "python3"})
 
 
-def _expand(flat: FlatModel) -> tuple[dict[sp.Symbol, sp.Expr], list[sp.Expr]]:
+def _expand(flat: FlatModel) -> dict[sp.Symbol, sp.Expr]:
+    """Each assignment with the ones it uses substituted, after checking every substituted size (engine/bounds.py)."""
     done: dict[sp.Symbol, sp.Expr] = {}
     memo: dict = {}
     for name, expr in flat.assignments:
@@ -142,7 +143,7 @@ def _expand(flat: FlatModel) -> tuple[dict[sp.Symbol, sp.Expr], list[sp.Expr]]:
     odes = [e.xreplace(done) for e in flat.odes]
     for state, e in zip(flat.states, odes, strict=True):
         check_expanded(f"d{state}/dt", e, memo)
-    return done, [_protect(e) for e in odes]
+    return done
 
 
 def _rename(flat: FlatModel) -> dict[sp.Symbol, sp.Symbol]:
@@ -248,13 +249,15 @@ class Compiled:
 
 def compile_model(flat: FlatModel) -> Compiled:
     """Generate and compile the model's functions (cached by structure)."""
-    return _compile_cached(flat.structure_key, Carry(flat))
+    key = (tuple(flat.states), tuple(flat.params), tuple(flat.odes), tuple(flat.initial), tuple(flat.assignments),
+           tuple((r[0], r[1]) for r in flat.readouts))
+    return _compile_cached(key, Carry(flat))  # the expressions themselves: sympy hashes them once; printing them was slow
 
 
 @lru_cache(maxsize=64)
 def _compile_cached(key: tuple, carry: Carry) -> Compiled:
     (flat,) = carry.objects
-    done, _ = _expand(flat)  # checks the substituted sizes (engine/bounds.py); the initial values use it
+    done = _expand(flat)  # checks the substituted sizes; the initial values use it
     ren = _rename(flat)
     n, n_params = len(flat.states), len(flat.params)
     lines = [(ren[sp.Symbol(name)], _protect(e.xreplace(ren))) for name, e in flat.assignments]
