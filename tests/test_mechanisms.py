@@ -77,8 +77,6 @@ def test_direct_trkb_binding_is_a_switch():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="with trkb_direct_binding on, norfluoxetine's TrkB binding and the slow CREB arm meet at the steep mTORC1 "
-                          "activation and give an early bump (+13% at day 7, +9% at day 28); README limits", strict=False)
 def test_chronic_fluoxetine_builds_over_weeks():
     r = simulator.simulate(["fluoxetine 10 mg/kg ip every 1 d x 28"], species="mouse", hours=28 * 24 + 1)
     g7, g28 = r.spine_gain(7 * 24), r.spine_gain(28 * 24)
