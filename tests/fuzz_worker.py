@@ -117,16 +117,22 @@ def main() -> None:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 rc = cli(list(case[1]))
             return ("cli", rc, err.getvalue())
-        if kind == "with_models":
+        if kind == "with_models":  # {rel: bytes, or ("fifo",) / ("link", target) for a special file}
             for rel, data in case[1].items():
-                (copy / rel).write_bytes(data)
+                plant(copy / rel, data)
             os.environ["PLASTICITY_MODELS"] = str(copy)
             try:
                 return run(case[2])
             finally:
                 os.environ.pop("PLASTICITY_MODELS", None)
                 for rel in case[1]:
-                    (copy / rel).write_bytes(pristine[rel])
+                    (copy / rel).unlink(missing_ok=True)
+                    if rel in pristine:
+                        (copy / rel).write_bytes(pristine[rel])
+        if kind == "unit":  # ("unit", text): a unit string read as a model file's parameter reads it
+            from simulator.model.files import read_param
+
+            return repr(read_param({"value": 1.0, "unit": case[1], "source": "fuzz"}, "fuzz.toml", "k"))
         if kind == "sbml":  # ("sbml", document text, hours)
             return check(simulator.simulate(model=simulator.from_sbml(case[1]), hours=case[2]))
         if kind == "sweep_folder":  # ("sweep_folder", {name: bytes | ("link", target) | ("fifo",) | ("dir",)}, sweep kwargs)
@@ -138,36 +144,53 @@ def main() -> None:
             return type(LOADERS[case[1]](path)).__name__
         raise ValueError(f"unknown case kind {kind!r}")
 
+    def plant(path: Path, what) -> None:
+        path.unlink(missing_ok=True)
+        if isinstance(what, bytes):
+            path.write_bytes(what)
+        elif what[0] == "fifo":
+            os.mkfifo(path)
+        else:
+            path.symlink_to(what[1])
+
+    fresh_sweeps: dict[str, object] = {}
+
     def sweep_folder(plants: dict, kw: dict) -> str:
         """Resume a finished sweep in a copy of its folder with entries planted or replaced; nothing outside may change."""
-        ref_dir = work / "sweep-ref"
+        ref_dir = work / f"sweep-ref-{abs(hash(repr(sorted(kw.items()))))}"
         if not ref_dir.exists():
-            simulator.sweep(**kw, out=ref_dir)
+            simulator.sweep(kw["regimen"], **{k: v for k, v in kw.items() if k != "regimen"}, out=ref_dir)
         target = work / "sweep-case"
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(ref_dir, target)
         victim = work / "victim.txt"
         victim.write_text("precious")
         for name, what in plants.items():
-            path = target / name
+            path = target / name.format(pid=os.getpid())
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
             if isinstance(what, bytes):
                 path.write_bytes(what)
+            elif what[0] == "copy":  # another chunk's file under this name: a valid key and hash, the wrong members
+                path.write_bytes((ref_dir / what[1]).read_bytes())
             elif what[0] == "link":
                 path.symlink_to(victim if what[1] == "victim" else what[1])
             elif what[0] == "fifo":
                 os.mkfifo(path)
             else:
                 path.mkdir()
+        kw = dict(kw)
+        regimen = kw.pop("regimen")
         try:
-            table = simulator.sweep(**kw, out=target)
+            table = simulator.sweep(regimen, **kw, out=target)
         finally:
             assert victim.read_text() == "precious", "the sweep wrote through a planted link"
-        fresh = simulator.sweep(**kw)
-        assert table.equals(fresh), "a resumed sweep returned rows other than a fresh run's"
+        key = repr(sorted(kw.items()))
+        if key not in fresh_sweeps:
+            fresh_sweeps[key] = simulator.sweep(regimen, **kw)
+        assert table.equals(fresh_sweeps[key]), "a resumed sweep returned rows other than a fresh run's"
         return f"{len(table)} rows"
 
     from simulator.classroom._catalogue import load_catalogue

@@ -280,3 +280,175 @@ def test_fuzz_model_files(worker, count_case, files, regimen):
     count_case("fuzz: model files (corrupted copies of models/)")
     case = ("with_models", files, ("call", "simulate", (regimen,), dict(hours=0.5)))
     run_clean(worker, case)
+
+
+# ==================================================================================== issue 26: received data
+# ------------------------------------------------------------------------------------ unit strings
+UNIT_ATOMS = ["h", "min", "d", "s", "nM", "uM", "mg", "kg", "L", "um", "mol", "g", "1", "fold", "furlong", "µM", "μg", "x"]
+unit_token = st.one_of(st.sampled_from(UNIT_ATOMS), st.sampled_from(["*", "/", "**", "^", "(", ")", " ", "-", "+", ".", "e"]),
+                       st.sampled_from(["2", "-1", "0.5", "9**9**9", "1e308", "1e999", "99", "(1+1)", "10000000000000"]))
+unit_text = st.one_of(st.lists(unit_token, max_size=12).map("".join), st.text(max_size=20),
+                      st.builds(lambda u, p: f"{u}**{p}", st.sampled_from(UNIT_ATOMS), st.text("0123456789*()-+.e", max_size=12)))
+
+
+@settings(max_examples=examples(2000), **FUZZ)
+@given(unit_text)
+def test_fuzz_unit_strings(worker, count_case, text):
+    count_case("fuzz: unit strings of model files")
+    run_clean(worker, ("unit", text))
+
+
+# ------------------------------------------------------------------------------------ question and catalogue files
+TEACHING = MODELS.parent / "simulator" / "classroom"
+leaf = st.one_of(any_float, st.integers(-10**20, 10**20), st.booleans(), st.text(max_size=12),
+                 st.sampled_from(["ketamine", "mouse", "peak", "compare", "which", "mtorc1", "<!--<script>", "mtorc1=0 from 2 h to 6 h",
+                                  "x" * 5000, "mtorc1=0 from " + "1 " * 500]),
+                 st.lists(st.one_of(st.integers(-5, 50), st.text(max_size=5)), max_size=3),
+                 st.dictionaries(st.sampled_from(["label", "setting", "compound", "dose", "clamp", "cuts", "x"]), st.text(max_size=8), max_size=3))
+
+
+@st.composite
+def corrupted_teaching_file(draw) -> tuple[str, bytes]:
+    """A question or catalogue file with one leaf (or table) replaced, some bytes changed, or cut short."""
+    import tomllib
+
+    loader = draw(st.sampled_from(["questions", "catalogue"]))
+    raw = (TEACHING / f"{loader}.toml").read_bytes()
+    how = draw(st.sampled_from(["value", "value", "value", "bytes", "truncate", "deep"]))
+    if how == "bytes":
+        data = bytearray(raw)
+        for pos, byte in draw(st.lists(st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255)), min_size=1, max_size=3)):
+            data[pos] = byte
+        return loader, bytes(data)
+    if how == "truncate":
+        return loader, raw[: draw(st.integers(0, len(raw)))]
+    if how == "deep":
+        n = draw(st.integers(20, 5000))
+        return loader, b"x = " + b"[" * n + b"]" * n + b"\n"
+    doc = tomllib.loads(raw.decode())
+    node, path = doc, []
+    while True:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        if not keys:
+            break
+        k = draw(st.sampled_from(keys))
+        path.append(k)
+        if not isinstance(node[k], (dict, list)) or draw(st.integers(0, 4)) == 0:
+            break
+        node = node[k]
+    parent = doc
+    for k in path[:-1]:
+        parent = parent[k]
+    if path:
+        parent[path[-1]] = draw(leaf)
+    return loader, toml_document_nested(doc).encode()
+
+
+@settings(max_examples=examples(1700), **FUZZ)
+@given(corrupted_teaching_file())
+def test_fuzz_question_and_catalogue_files(worker, count_case, file):
+    count_case("fuzz: question and catalogue files")
+    run_clean(worker, ("toml_file", *file))
+
+
+# ------------------------------------------------------------------------------------ SBML near its limits
+SB_M = 'xmlns="http://www.w3.org/1998/Math/MathML"'
+SB_T = '<csymbol encoding="text" definitionURL="http://www.sbml.org/sbml/symbols/time">t</csymbol>'
+
+
+@st.composite
+def sbml_near_limits(draw) -> str:
+    """Math nested near MAX_MATH_DEPTH, chained rules, huge powers in triggers, duplicate and dangling ids."""
+    from simulator.sbml.mathml import MAX_MATH_DEPTH
+
+    def nested(depth: int) -> str:
+        ops = draw(st.lists(st.sampled_from(["exp", "sin", "minus", "abs", "floor"]), min_size=1, max_size=3))
+        return "".join(f"<apply><{ops[i % len(ops)]}/>" for i in range(depth)) + "<ci>k</ci>" + "</apply>" * depth
+
+    depth = draw(st.integers(MAX_MATH_DEPTH - 6, MAX_MATH_DEPTH + 4))
+    n_chain = draw(st.integers(0, 45))
+    extra_params, rules = [], [f'<rateRule variable="x"><math {SB_M}><apply><times/><cn>-1</cn><ci>k</ci><ci>x</ci></apply></math></rateRule>']
+    for i in range(1, n_chain + 1):
+        prev = "k" if i == 1 else f"a{i - 1}"
+        extra_params.append(f'<parameter id="a{i}" constant="false"/>')
+        rules.append(f'<assignmentRule variable="a{i}"><math {SB_M}><apply><times/><ci>{prev}</ci><apply><plus/><ci>{prev}</ci>'
+                     f'<cn>1</cn></apply></apply></math></assignmentRule>')
+    where = draw(st.sampled_from(["trigger", "assignment", "none"]))
+    if where == "assignment":
+        extra_params.append('<parameter id="deep" constant="false"/>')
+        rules.append(f'<assignmentRule variable="deep"><math {SB_M}>{nested(depth)}</math></assignmentRule>')
+    trigger_rhs = draw(st.sampled_from([
+        nested(depth) if where == "trigger" else "<cn>1</cn>",
+        f"<ci>a{n_chain}</ci>" if n_chain else "<cn>2</cn>",
+        f'<apply><power/><apply><plus/><ci>k</ci><cn>1</cn></apply><cn type="integer">{draw(st.integers(2, 10**6))}</cn></apply>',
+    ]))
+    target = draw(st.sampled_from(["x", "k", "r", "nope", "s"]))
+    dup = '<parameter id="k" value="5" constant="true"/>' if draw(st.booleans()) and draw(st.booleans()) else ""
+    factor = f' conversionFactor="{draw(st.sampled_from(["k", "nope", "x"]))}"' if draw(st.booleans()) else ""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2">'
+            '<model id="m"><listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>'
+            f'<listOfSpecies><species id="s" compartment="c" initialAmount="1" hasOnlySubstanceUnits="false" boundaryCondition="false" '
+            f'constant="false"{factor}/></listOfSpecies>'
+            f'<listOfParameters><parameter id="x" value="1" constant="false"/><parameter id="k" value="0.5" constant="{str(target != "k").lower()}"/>'
+            f'{dup}{"".join(extra_params)}</listOfParameters><listOfRules>{"".join(rules)}</listOfRules>'
+            '<listOfReactions><reaction id="r" reversible="false"><listOfReactants><speciesReference species="s" stoichiometry="1" '
+            f'constant="true"/></listOfReactants><kineticLaw><math {SB_M}><apply><times/><ci>k</ci><ci>s</ci></apply></math></kineticLaw>'
+            '</reaction></listOfReactions><listOfEvents><event id="e" useValuesFromTriggerTime="true"><trigger initialValue="false" '
+            f'persistent="true"><math {SB_M}><apply><gt/>{SB_T}{trigger_rhs}</apply></math></trigger><listOfEventAssignments>'
+            f'<eventAssignment variable="{target}"><math {SB_M}><cn>1</cn></math></eventAssignment></listOfEventAssignments></event>'
+            '</listOfEvents></model></sbml>')
+
+
+@settings(max_examples=examples(800), **FUZZ)
+@given(sbml_near_limits())
+def test_fuzz_sbml_near_its_limits(worker, count_case, text):
+    count_case("fuzz: SBML near its documented limits")
+    run_clean(worker, ("sbml", text, 0.05))
+
+
+# ------------------------------------------------------------------------------------ received sweep folders
+SWEEP_KW = dict(regimen="ketamine 10 mg/kg ip", vary={"dose:0": [0.5, 1.0, 2.0]}, hours=6, chunk_size=1, workers=1,
+                metrics=["mtorc1_peak_fold"])
+FOLDER_ENTRIES = ["_lock", "_manifest.json", "chunk-000000.parquet", "chunk-000001.parquet", "chunk-000002.parquet",
+                  "chunk-000007.parquet", ".chunk-000001.parquet.1.x.part", "_lock.{pid}.tmp"]
+planted = st.one_of(
+    st.binary(max_size=64), st.just(b""), st.just(b"[" * 40_000), st.just(b'{"sweep": ' * 50 + b"}"),
+    st.sampled_from([("link", "victim"), ("link", "/dev/zero"), ("link", "/nonexistent"), ("fifo",), ("dir",)]),
+    st.builds(lambda i: ("copy", f"chunk-{i:06d}.parquet"), st.integers(0, 2)),
+)
+
+
+@settings(max_examples=examples(300), **FUZZ)
+@given(st.dictionaries(st.sampled_from(FOLDER_ENTRIES), planted, min_size=1, max_size=4))
+def test_fuzz_received_sweep_folders(worker, count_case, plants):
+    count_case("fuzz: received sweep folders (files, links, FIFOs, edited chunks)")
+    run_clean(worker, ("sweep_folder", plants, SWEEP_KW))
+
+
+# ------------------------------------------------------------------------------------ model folders: units, chains, special files
+@st.composite
+def hostile_model_folder(draw) -> dict:
+    how = draw(st.sampled_from(["unit", "chain", "special", "deep"]))
+    if how == "special":
+        what = draw(st.sampled_from([("fifo",), ("link", "/dev/zero"), ("link", "/dev/urandom"), ("link", "/nonexistent")]))
+        return {draw(st.sampled_from(["compounds/planted.toml", "species.toml"])): what}
+    text = (MODELS / "pathway.toml").read_text()
+    if how == "unit":
+        unit = draw(unit_text).replace("\\", "").replace('"', "")
+        return {"pathway.toml": text.replace('unit = "1/h"', f'unit = "{unit}"', 1).encode()}
+    if how == "deep":
+        n = draw(st.integers(20, 10_000))
+        return {"compounds/planted.toml": b"x = " + b"[" * n + b"]" * n + b"\n"}
+    n = draw(st.integers(14, 60))  # past MAX_EXPANDED_NODES (a shorter chain compiles a new model: seconds, not a hostile case)
+    lines = ['chain_0 = { expr = "glutamate", unit = "1", description = "x" }'] + [
+        f'chain_{k} = {{ expr = "chain_{k - 1} * (chain_{k - 1} + 1)", unit = "1", description = "x" }}' for k in range(1, n + 1)]
+    text = text.replace("[assignments]\n", "[assignments]\n" + "\n".join(lines) + "\n", 1)
+    old = 'ode = "k_glutamate * (glutamate_drive - glutamate)"'
+    return {"pathway.toml": text.replace(old, old[:-1] + f' + 0 * k_glutamate * chain_{n}"', 1).encode()}
+
+
+@settings(max_examples=examples(200), **FUZZ)
+@given(hostile_model_folder())
+def test_fuzz_hostile_model_folders(worker, count_case, files):
+    count_case("fuzz: model folders (units, chains, special files)")
+    run_clean(worker, ("with_models", files, ("call", "simulate", (["ketamine 10 mg/kg ip"],), dict(hours=0.5))))

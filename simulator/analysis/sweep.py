@@ -397,9 +397,11 @@ class _Output:
                 if m is None:
                     continue
                 i = int(m.group(1))
+                if entry.is_dir(follow_symlinks=False):  # never removed for the user: it may hold anything
+                    raise PlasticityError(f"out: '{entry.path}' is a folder where a chunk file belongs; delete it or choose another path")
                 if i >= n_chunks or entry.name != self.chunk_path(i).name:
                     stray.append(entry.name)
-                    Path(entry.path).unlink(missing_ok=True)
+                    _remove(Path(entry.path))
                     continue
                 if not entry.is_file(follow_symlinks=False):  # a link, a FIFO, a folder: never read, never written through
                     _remove(Path(entry.path))
@@ -485,10 +487,13 @@ def _checked(path: str, meta: dict, first: int, sample: np.ndarray, keys: list[s
 
 
 def _remove(path: Path) -> None:
+    """Remove a file, link or FIFO from the locked folder (the entry itself, never what a link points to)."""
     try:
         path.unlink()
-    except OSError:
-        pass  # a folder under a chunk's name: left; writing the chunk then fails with a clear error
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise PlasticityError(f"out: cannot remove '{path}' ({exc.strerror}); delete it or choose another path") from None
 
 
 def _write_new(path: Path, data: bytes) -> None:
