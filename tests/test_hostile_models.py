@@ -204,3 +204,20 @@ def test_a_compound_file_that_is_special_or_huge_is_refused_at_once(models, monk
     monkeypatch.setenv("PLASTICITY_MODELS", str(models))
     err = _one_line_error(capsys)
     assert "planted.toml" in err and ("regular" in err or "limit" in err or "MAX_JSON_DEPTH" in err), err
+
+
+@pytest.mark.xfail(raises=OverflowError, strict=True, reason="simulator/engine/tape.py emits IPOW with its exponent in an int64 "
+                   "row, and 2**996 overflows it (the engine's file; codegen now prints such integers as floats)")
+def test_an_integer_beyond_int64_in_an_expression_compiles(models, monkeypatch):
+    """`x ** (2 ** 996)` folded to an exact integer once reached numba as an int literal it cannot type (TypingError)."""
+    from simulator import SimulationError
+
+    path = models / "pathway.toml"
+    text = path.read_text()
+    assert text.count(f'ode = "{CLEAN}"') == 1
+    path.write_text(text.replace(f'ode = "{CLEAN}"', f'ode = "{CLEAN} * (glutamate / (glutamate + 1)) ** (2 ** 996)"', 1))
+    monkeypatch.setenv("PLASTICITY_MODELS", str(models))
+    try:
+        simulator.simulate(["ketamine 10 mg/kg ip"], hours=0.5)
+    except SimulationError:
+        pass  # the rate law is extreme (a power of 2**996): a typed failure of the run is a fine answer; a TypingError is not

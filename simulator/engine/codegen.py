@@ -87,10 +87,13 @@ class _Printer(PythonCodePrinter):
         x, m = expr.args
         return f"dpow({self._print(x)}, {self._print(m)})"
 
+    def _print_Integer(self, expr):  # numba types an integer literal as int64: a larger one (2**996) is a float
+        return super()._print_Integer(expr) if abs(expr) <= _MAX_INT else repr(float(expr))
+
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.as_base_exp()
         b = self.parenthesize(base, 100)
-        if exp.is_Integer:
+        if exp.is_Integer and abs(exp) <= _MAX_INT:
             return f"{b}**{int(exp)}" if exp > 0 else f"{b}**({int(exp)})"
         if exp == sp.S.Half:
             return f"np.sqrt(pos({self._print(base)}))"
@@ -130,6 +133,7 @@ class _Printer(PythonCodePrinter):
         return f"np.log({self._print(expr.args[0])})"
 
 
+_MAX_INT = 2**53  # integers printed as such; above, as floats (exact up to here, and int64 in numba)
 _printer = _Printer({"standard": "python3"})
 
 
