@@ -1,7 +1,7 @@
 """The compiled (numba) sweep engine: agreement with single runs, events per member, failures per member.
 
-Speed is measured in benchmarks/, never here. Each distinct regimen structure compiles its own
-kernel once (disk-cached); the module fixture keeps the cache for the whole file.
+Speed is measured in benchmarks/, never here. One generic kernel runs every model structure as a tape
+(compiled once, disk-cached); the module fixture keeps the cache for the whole file.
 """
 
 from __future__ import annotations
