@@ -56,7 +56,7 @@ def check_unit_text(text: str) -> None:
     parentheses; a power (** or ^) only of a literal number of at most MAX_UNIT_POWER; one linear scan."""
     if len(text) > MAX_UNIT_CHARS:
         raise PlasticityError(f"unit {text[:40]!r}...: longer than {MAX_UNIT_CHARS} characters")
-    pos, depth, after_power = 0, 0, False
+    pos, depth, after_power, exponent = 0, 0, False, False  # exponent: the last token was a power's exponent
     while pos < len(text):
         m = _UNIT_TOKEN.match(text, pos)
         if m is None or m.end() == pos:
@@ -71,8 +71,11 @@ def check_unit_text(text: str) -> None:
                 continue
             if num is None or abs(float(num)) > MAX_UNIT_POWER:
                 raise PlasticityError(f"unit {text!r}: a power must be a literal number of at most {MAX_UNIT_POWER}")
-            after_power = False
+            after_power, exponent = False, True
             continue
+        if exponent and op in ("**", "^"):  # a**b**c is a**(b**c): 9**9**9 would be evaluated exactly
+            raise PlasticityError(f"unit {text!r}: a power of a power needs parentheses, e.g. (h**2)**3")
+        exponent = False
         if num is not None and abs(float(num)) > MAX_UNIT_NUMBER:
             raise PlasticityError(f"unit {text!r}: number {num} is above {MAX_UNIT_NUMBER:g}")
         if op in ("**", "^"):
