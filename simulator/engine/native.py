@@ -475,6 +475,10 @@ def generic() -> ModuleType:
         mod = _modules.get(GENERIC)
         if mod is None:
             start = time.perf_counter()
+            proc = _spawned.get(GENERIC)
+            if proc is not None and proc.poll() is None:  # compiling in the background already: wait for it, not twice
+                with notice(COMPILE_MESSAGE):
+                    proc.wait()
             probe = _probe_tape()
             mod = _load(_generic_source(), lambda m, progress: _warm(m, probe.args(), 1, 1, progress), COMPILE_MESSAGE)
             compile_seconds[GENERIC] = time.perf_counter() - start
