@@ -291,7 +291,7 @@ unit_text = st.one_of(st.lists(unit_token, max_size=12).map("".join), st.text(ma
                       st.builds(lambda u, p: f"{u}**{p}", st.sampled_from(UNIT_ATOMS), st.text("0123456789*()-+.e", max_size=12)))
 
 
-@settings(max_examples=examples(2000), **FUZZ)
+@settings(max_examples=examples(2200), **FUZZ)
 @given(unit_text)
 def test_fuzz_unit_strings(worker, count_case, text):
     count_case("fuzz: unit strings of model files")
@@ -399,7 +399,7 @@ def sbml_near_limits(draw) -> str:
             '</listOfEvents></model></sbml>')
 
 
-@settings(max_examples=examples(800), **FUZZ)
+@settings(max_examples=examples(600), **FUZZ)
 @given(sbml_near_limits())
 def test_fuzz_sbml_near_its_limits(worker, count_case, text):
     count_case("fuzz: SBML near its documented limits")
