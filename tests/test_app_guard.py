@@ -126,3 +126,13 @@ def test_200_cross_origin_gets_do_not_slow_a_bystanders_page_load(app_port):
     print(f"\nbystander page load: median {statistics.median(quiet) * 1000:.0f} ms quiet, {statistics.median(attacked) * 1000:.0f} ms "
           f"while {len(statuses)} cross-origin GETs were refused ({slowdown:.2f}x)")
     assert slowdown <= 1.2, f"the bystander's page load grew {slowdown:.2f}x"
+
+
+def test_the_lesson_store_has_no_raw_less_than_sign():
+    import json
+
+    from simulator.classroom._lesson import store_json
+
+    store = {"display": "<!--<script>alert(1)</script>", "runs": {"k": ["</script><b>", 1.5]}}
+    text = store_json(store)
+    assert "<" not in text and json.loads(text) == store

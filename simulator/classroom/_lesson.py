@@ -167,6 +167,12 @@ def _store(cat: Catalogue, grid: list[Setting], bundles: dict[str, dict], grid_t
             "units": units, "typical": typical, "feedback": list(FEEDBACK), "grid": grid_text}
 
 
+def store_json(store: dict) -> str:
+    """The lesson's data as JSON safe inside a <script> element: every '<' escaped as \\u003c, so no text in it (a
+    display name such as '<!--<script>') can end the element or open a comment; JSON.parse reads it back unchanged."""
+    return json.dumps(store, separators=(",", ":")).replace("<", "\\u003c")
+
+
 def write_lesson(out: str | Path, *, compounds=None, doses=(0.3, 1, 3), species=None, pretreatments=None, cuts=None,
                  genotypes=None, conditions=None, condition_grid: str = "typical", catalogue=None, questions=None, workers: int = 2, progress: bool | None = None) -> dict:
     """Compute the grid's runs and the questions' answers and write the page; returns counts and the size in bytes.
@@ -243,8 +249,7 @@ if (i >= 0) {
     doc.title = "plasticity lesson: the feedback loop"
     doc.js_on_event("document_ready", view.ready)
     html = file_html(doc, resources=INLINE, title=doc.title)
-    # every '<' escaped: a display name such as '<!--<script>' would otherwise end or comment out the store's script element
-    payload = json.dumps(store, separators=(",", ":")).replace("<", "\\u003c")
+    payload = store_json(store)
     html = html.replace("<head>", "<head>\n" + PRINT_PAGE, 1)  # the first <head> is the document's (Bokeh's scripts come after it)
     head, sep, tail = html.rpartition("</body>")  # the last one: Bokeh's inline scripts may contain the text '</head>'
     html = f'{head}<script type="application/json" id="{STORE_ID}">{payload}</script>\n{sep}{tail}'
