@@ -70,9 +70,9 @@ def numba_threads(n: int) -> None:
 
 
 WARM_LOAD = """
-import time; t = time.perf_counter()
-from simulator.engine import native as _native; from simulator._simulate import setup
-s = setup(["ketamine 10 mg/kg ip"]); t1 = time.perf_counter(); _native.kernel(s.compiled)
+import time
+from simulator.engine import native as _native
+t1 = time.perf_counter(); _native.generic()
 print(time.perf_counter() - t1)
 """
 
@@ -146,7 +146,7 @@ def main() -> None:
     )
     print(
         f"single 72 h run, 721 rows (best of 5): project {min(single_native) * 1e3:.2f} ms (run_batch, 1 member, incl. steady state), "
-        f"roadrunner {min(single_rr) * 1e3:.2f} ms; simulator.simulate (SciPy LSODA) {single_scipy * 1e3:.0f} ms"
+        f"roadrunner {min(single_rr) * 1e3:.2f} ms; simulator.simulate, first call {single_scipy * 1e3:.0f} ms"
     )
     print(f"{'N':>7} {'project s':>10} {'cpu s':>7} {'proj sims/s':>12} {'rr s':>9} {'cpu s':>7} {'rr sims/s':>10} {'max rel diff':>13}")
     ratio = float("nan")
