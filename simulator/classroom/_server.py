@@ -155,10 +155,23 @@ class Session:
         i = src.data["id"].index(q.id)
         if src.data["answer"][i]:
             return
+        if all(self.cache.cached(s) is not None for s in q.settings()) or self.doc.session_context is None:
+            self._revealed(q.id, self._answer(q))
+            return
+        from tornado.ioloop import IOLoop  # runs the answer needs are computed on a thread, like a control's
+
+        fut = IOLoop.current().run_in_executor(_COMPUTE, self._answer, q)
+        fut.add_done_callback(lambda f: self.doc.add_next_tick_callback(lambda: self._revealed(q.id, f.result())))
+
+    def _answer(self, q: Question) -> dict:
         try:
-            a = answer(q, self.cache.get, self.cat)
+            return answer(q, self.cache.get, self.cat)
         except PlasticityError as exc:
-            a = {"answer": "(no answer)", "detail": str(exc)}
+            return {"answer": "(no answer)", "detail": str(exc)}
+
+    def _revealed(self, qid: str, a: dict) -> None:
+        src = self.view.quiz
+        i = src.data["id"].index(qid)
         data = dict(src.data)  # a new table, not a patch: the page's reveal listens for a change of the data
         data["answer"] = [*data["answer"][:i], str(a["answer"]), *data["answer"][i + 1 :]]
         data["detail"] = [*data["detail"][:i], a["detail"], *data["detail"][i + 1 :]]
