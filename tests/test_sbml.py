@@ -54,7 +54,8 @@ def test_export_is_consistent_sbml(exported, label):
     assert (doc.getLevel(), doc.getVersion()) == (3, 2)
     assert m.getTimeUnits() == "hour"
     flat = res.setup.flat
-    assert m.getNumRules() == len(flat.states) + len(flat.assignments) + len(flat.readouts)
+    assert m.getNumRules() == len(flat.assignments) + len(flat.readouts)  # states are species changed by reactions
+    assert sorted(x.getId() for x in m.getListOfSpecies()) == sorted(flat.states)
     assert m.getNumEvents() == len(flat.events)
     k = m.getParameter("k_glutamate")
     assert k.getUnits() == "per_hour" and k.isSetNotes()
@@ -100,7 +101,7 @@ def test_export_interventions_round_trip(tmp_path):
     for i, s in enumerate(states):
         assert close(got[:, i + 1], ref[s].to_numpy(), 1e-5, 10 * TIGHT.atol) <= 0, s
     ref = simulator.simulate(regimen, hours=6, tolerances=ROUND_TRIP, **kw).states
-    back = simulator.simulate(model=simulator.from_sbml(path), hours=6, tolerances=ROUND_TRIP).states
+    back = simulator.simulate(model=simulator.from_sbml(path), hours=6, tolerances=ROUND_TRIP).timecourse  # states are species: a column each
     for s in states:
         assert close(back[s].to_numpy(), ref[s].to_numpy(), 1e-8, 100 * ROUND_TRIP.atol) <= 0, s
     assert ref["bdnf_protein"].iloc[-1] != ref["bdnf_protein"].iloc[0]

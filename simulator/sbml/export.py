@@ -1,7 +1,9 @@
 """SBML Level 3 Version 2 export of the composed model.
 
-Export writes every state as a parameter with a rate rule, every assignment (and every readout, as
-`readout_<column>`) as an assignment rule, parameters with units and their sources as notes, and
+Export writes every state as a species in a compartment (depot, central, peripheral, brain, bath,
+synapse: `compartment_of`), the right-hand sides as reactions (transfers, losses, productions:
+`network`) with SBO terms and MIRIAM annotations (`annotations`), every assignment (and every readout,
+as `readout_<column>`) as an assignment rule, parameters with units and their sources as notes, and
 dose events as SBML events firing at `time >= T`.
 """
 
@@ -18,6 +20,7 @@ import sympy as sp
 
 from .._errors import PlasticityError
 from ..model.compose import Clamp, FlatModel
+from . import annotations, network
 
 READOUT_PREFIX = "readout_"
 _MS = "http://www.w3.org/1999/xhtml"
@@ -165,8 +168,79 @@ class _Writer:
         added = amount if isinstance(amount, str) else repr(amount)
         _check(ea.setMath(self.math(f"{target} + {added}", f"assignment of {eid}")), f"assignment of {eid}")
 
+    def compartment(self, cid: str, note: str) -> None:
+        c = self.model.createCompartment()
+        _check(c.setId(cid), "compartment id")
+        _check(c.setConstant(True), f"{cid} constant")
+        _check(c.setSize(1.0), f"{cid} size")
+        _check(c.setSpatialDimensions(3), f"{cid} dimensions")
+        _check(c.setUnits("litre_"), f"{cid} units")
+        _check(c.setSBOTerm(annotations.SBO_COMPARTMENT), f"{cid} SBO term")
+        _check(c.setNotes(_notes(note)), f"{cid} notes")
+
+    def species(self, sid: str, compartment: str, value: float, unit: str, sbo: str, uris: list[str], note: str) -> None:
+        """A state as a species: nM states as concentrations, the others (nmol, folds) as amounts."""
+        sp_ = self.model.createSpecies()
+        _check(sp_.setId(sid), f"species id {sid}")
+        _check(sp_.setCompartment(compartment), f"{sid} compartment")
+        conc = unit == "nM"
+        _check(sp_.setHasOnlySubstanceUnits(not conc), f"{sid} hasOnlySubstanceUnits")
+        _check(sp_.setInitialConcentration(value) if conc else sp_.setInitialAmount(value), f"initial value of {sid}")
+        _check(sp_.setSubstanceUnits("nmol" if unit in ("nM", "nmol") else "dimensionless"), f"{sid} substance units")
+        _check(sp_.setBoundaryCondition(False), f"{sid} boundaryCondition")
+        _check(sp_.setConstant(False), f"{sid} constant")
+        _check(sp_.setSBOTerm(sbo), f"{sid} SBO term")
+        _check(sp_.setNotes(_notes(note)), f"{sid} notes")
+        if uris:
+            _check(sp_.setMetaId("meta_" + sid), f"{sid} metaid")
+            cv = self.ls.CVTerm(self.ls.BIOLOGICAL_QUALIFIER)
+            _check(cv.setBiologicalQualifierType(self.ls.BQB_IS), f"{sid} qualifier")
+            for uri in uris:
+                _check(cv.addResource(uri), f"{sid} resource {uri}")
+            _check(sp_.addCVTerm(cv), f"{sid} annotation")
+
+    def reaction(self, r: network.Reaction) -> None:
+        rx = self.model.createReaction()
+        _check(rx.setId(r.id), f"reaction id {r.id}")
+        _check(rx.setReversible(False), f"{r.id} reversible")
+        sbo = {network.TRANSFER: annotations.SBO_TRANSPORT, network.LOSS: annotations.SBO_DEGRADATION,
+               network.PRODUCTION: annotations.SBO_PRODUCTION}[r.kind]
+        _check(rx.setSBOTerm(sbo), f"{r.id} SBO term")
+        for sid, make in ((r.reactant, rx.createReactant), (r.product, rx.createProduct)):
+            if sid is not None:
+                ref = make()
+                _check(ref.setSpecies(sid), f"{r.id} species {sid}")
+                _check(ref.setStoichiometry(1.0), f"{r.id} stoichiometry")
+                _check(ref.setConstant(True), f"{r.id} stoichiometry constant")
+        for sid in r.modifiers:
+            _check(rx.createModifier().setSpecies(sid), f"{r.id} modifier {sid}")
+        law = rx.createKineticLaw()
+        _check(law.setMath(self.math(r.rate, f"rate of reaction {r.id}")), f"rate of {r.id}")
+
     def text(self) -> str:
         return self.ls.writeSBMLToString(self.doc)
+
+
+def compartment_of(state: str, unit: str) -> str:
+    """Where a state lives: PK amounts by their compartment, brain concentrations, and the synapse for the loop."""
+    if unit == "nmol":
+        for part in ("depot", "peripheral", "central"):
+            if f"_{part}" in state:
+                return part
+        return "central"
+    if unit == "nM":
+        return "bath" if state.endswith("_bath") else "brain"
+    return "synapse"
+
+
+COMPARTMENTS = {
+    "depot": "absorption depots (ip, oral, sc, intranasal...): amounts in nmol; nominal size 1 L",
+    "central": "plasma / central compartment: amounts in nmol (each compound's own volume of distribution is a parameter); nominal size 1 L",
+    "peripheral": "peripheral compartment of two-compartment PK: amounts in nmol; nominal size 1 L",
+    "brain": "brain: free concentrations in nM, as concentrations in a compartment of 1 L (so rates in nmol/h equal nM/h)",
+    "bath": "culture bath: concentrations in nM, compartment of 1 L",
+    "synapse": "the signalling loop: each node a fold over its drug-free baseline (spines in spines/um), as amounts of a dimensionless substance; size 1",
+}
 
 
 def flat_to_sbml(flat: FlatModel, p: Iterable[float], y0: Iterable[float], *, model_id: str = "plasticity", dose_parameters: bool = False,
@@ -179,12 +253,9 @@ def flat_to_sbml(flat: FlatModel, p: Iterable[float], y0: Iterable[float], *, mo
 
     values = dict(zip(flat.params, (float(v) for v in p), strict=True))
     w = _Writer(model_id)
-    c = w.model.createCompartment()
-    _check(c.setId("brain"), "compartment id")
-    _check(c.setConstant(True), "compartment constant")
-    _check(c.setSize(1.0), "compartment size")
-    _check(c.setSpatialDimensions(3), "compartment dimensions")
-    _check(c.setUnits("litre_"), "compartment units")
+    where = {s: compartment_of(s, flat.units.get(s, "")) for s in flat.states}
+    for cid in (c for c in COMPARTMENTS if c in where.values()):
+        w.compartment(cid, COMPARTMENTS[cid])
 
     holder = SimpleNamespace(flat=flat)  # event_amount needs only .flat.params
     pv = np.array([values[n] for n in flat.params])
@@ -202,7 +273,9 @@ def flat_to_sbml(flat: FlatModel, p: Iterable[float], y0: Iterable[float], *, mo
             note = m.source + (f" (plausible range {m.range[0]:g} to {m.range[1]:g})" if m and m.range else "") if m else ""
             w.parameter(name, values[name], m.unit if m else "", True, note)
     for name, v in zip(flat.states, y0, strict=True):
-        w.parameter(name, float(v), flat.units.get(name, ""), False, "state: " + flat.descriptions.get(name, name), name=flat.descriptions.get(name, ""))
+        unit = flat.units.get(name, "")
+        sbo, uris = annotations.species_terms(name, list(flat.compounds))
+        w.species(name, where[name], float(v), unit, sbo, uris, f"state ({unit or 'fold'}): " + flat.descriptions.get(name, name))
     for name, _ in flat.assignments:
         w.parameter(name, None, flat.units.get(name, ""), False, flat.descriptions.get(name, ""))
     for col, _, unit in flat.readouts:
@@ -211,8 +284,12 @@ def flat_to_sbml(flat: FlatModel, p: Iterable[float], y0: Iterable[float], *, mo
         w.rule("assignment", name, expr)
     for col, expr, _ in flat.readouts:
         w.rule("assignment", READOUT_PREFIX + col, expr)
-    for name, expr in zip(flat.states, flat.odes, strict=True):
-        w.rule("rate", name, expr)
+    used = set(flat.params) | set(flat.states) | {n for n, _ in flat.assignments}
+    for r in network.reactions(flat):
+        while r.id in used:
+            r.id += "_r"
+        used.add(r.id)
+        w.reaction(r)
     for pid, (v, note) in (extra or {}).items():
         w.parameter(pid, v, "", True, note)
     for k, ev in enumerate(events):
