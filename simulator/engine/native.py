@@ -43,9 +43,6 @@ GENERIC = "generic"  # key of the tape-interpreting kernel in _modules and compi
 NO_MODEL = (np.zeros(0),)  # the model argument of a specialised kernel, which ignores it
 BACKGROUND_MESSAGE = ("compiling the simulation kernel in a background process (once per install and engine version, "
                       "1-2 min); single runs take the SciPy path until it is ready, sweeps wait for it")
-SPECIALISED_BACKGROUND = ("compiling this model's own kernel in a background process (once per model structure, about 20 s "
-                          "on a quiet machine); this sweep runs on the generic kernel, later ones on the faster own kernel")
-SPECIALISED_AFTER = 1000  # members: a sweep this large starts its model's own kernel compiling, for the next sweep
 SPECIALISED_MESSAGE = "compiling this model's own kernel (once per model structure, about 20 s)..."
 MAX_STEPS = 200_000
 REASONS = {
@@ -437,27 +434,6 @@ def _load(src: str, warm, message: str) -> ModuleType:
     return _import(*_place(src), warm, message)
 
 
-def warm_file(path: str, n: int, n_params: int) -> None:
-    """Compile a placed specialised module into numba's cache (what a background process runs)."""
-    _import(Path(path).stem, Path(path), lambda m, progress: _warm(m, NO_MODEL, n, n_params, progress), SPECIALISED_MESSAGE)
-
-
-def for_members(comp, members: int) -> tuple[ModuleType, tuple]:
-    """(kernel module, model argument) for `members` runs of `comp`: the model's own kernel where it is compiled (in
-    this process, or for a sweep, in numba's cache), else the generic one at once; a sweep of SPECIALISED_AFTER members
-    or more starts the model's own compile in a background process, for the sweeps after it (its steps are cheaper)."""
-    if _own_kernel(comp) or comp.key in _modules:
-        return specialised(comp), NO_MODEL
-    if members > 1:
-        src = _specialised_source(comp)
-        if _cached(_name(src)):
-            return specialised(comp), NO_MODEL
-        if members >= SPECIALISED_AFTER:
-            _, path = _place(src)
-            _in_background(comp.key, f"warm_file({str(path)!r}, {comp.n_states}, {len(comp.flat.params)})", SPECIALISED_BACKGROUND)
-    return generic(), tape_args(comp)
-
-
 _sources: dict[str, str] = {}
 
 
@@ -516,7 +492,8 @@ def tape_args(comp) -> tuple:
 
 def specialised_asked() -> bool:
     """PLASTICITY_KERNEL=specialised: each model structure gets its own generated kernel (a compile of about 20 s
-    per structure; its right-hand side is about 10x cheaper than the tape's, a sweep about 1.7x faster)."""
+    per structure on a quiet machine; a sweep runs about 1.7x faster). Only when asked: which kernel runs never
+    depends on what happens to be in the cache, so a resumed sweep's numbers are those of an uninterrupted one."""
     return os.environ.get("PLASTICITY_KERNEL", "").lower() == "specialised"
 
 
@@ -571,7 +548,7 @@ def _pack(Y0, P, times, ev_times, amounts, kind, target):
 
 def steady_states(comp, P: np.ndarray, Y: np.ndarray, iters: int) -> tuple[np.ndarray, np.ndarray]:
     """Drug-free steady states by Newton from Y (members, n_states), one member at a time; (Y, settled)."""
-    mod, md = for_members(comp, len(Y))
+    mod, md = kernel(comp), model_arg(comp)
     Y = np.array(Y, dtype=np.float64, order="C")
     ok = np.zeros(Y.shape[0], dtype=np.bool_)
     with np.errstate(all="ignore"):
@@ -606,7 +583,7 @@ def integrate(
     for a state event, 1 for a parameter event; ev_target the state or parameter index. `threads`
     (default: one per core, 1 inside a worker process) run slices of members side by side. `check`: a
     member with a state below -1000 x atol at an output time gets status BELOW_FLOOR (its rows kept, to be named)."""
-    mod, md = for_members(comp, P.shape[0])
+    mod, md = kernel(comp), model_arg(comp)
     least = -FLOOR_ATOLS * tol.atol if check else -np.inf
     m = P.shape[0]
     out = np.empty((m, comp.n_states, len(times)))
