@@ -215,7 +215,7 @@ def evaluate(
     Y, status = batch
     status = list(status)
     obs = observe_batch(s, Y, batch.params, batch.inputs)
-    check_readouts(obs, grid, status)  # the engine's own check: finite, non-negative readouts, or the member failed
+    check_readouts(obs, grid, status, signed=hasattr(s.flat, "sbml_events"))  # the engine's own check: finite (non-negative for the built-in model)
     if SPINE_GAIN in columns and not s.interventions.clamp and "baseline_spine_density" in s.flat.params:
         base = batch.params[:, s.flat.params.index("baseline_spine_density")]
         for k in np.flatnonzero(obs["spine_density"][:, 0] < DEGENERATE_FRACTION * base):  # no vehicle to compare with

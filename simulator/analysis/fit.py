@@ -238,7 +238,7 @@ class _Arm:
         veh = {}
         if self.vehicle is not None:
             vsub = [names[i] for i in self.vehicle_params]
-            vcols = [c for c in self.columns if c != SPINE_GAIN]
+            vcols = list(dict.fromkeys(r for _, r, sc, _ in self.picks if sc == PCT and r not in (SPINE_GAIN, "spine_density")))
             veh, _ = evaluate(self.vehicle, vsub, values[:, self.vehicle_params], t, vcols, strict=False)
         res = {}
         for _, r, sc, _ in self.picks:
@@ -304,7 +304,7 @@ def _check_vehicle(arms: list[_Arm], names: list[str], x0: np.ndarray) -> None:
     for a in arms:
         if a.vehicle is None:
             continue
-        cols = [c for c in a.columns if c != SPINE_GAIN]
+        cols = list(dict.fromkeys(r for _, r, sc, _ in a.picks if sc == PCT and r not in (SPINE_GAIN, "spine_density")))
         veh, _ = evaluate(a.vehicle, [names[i] for i in a.vehicle_params], np.exp(x0)[None, a.vehicle_params], a.times, cols)
         for _, r, sc, _ in a.picks:
             if sc == PCT and r in veh and not np.all(veh[r] > 0):

@@ -403,12 +403,14 @@ def observe_batch(setup, Y: np.ndarray, param_matrix: np.ndarray, inputs: dict[i
     return {name: np.broadcast_to(obs[i], y.shape[1:]).T.copy() for i, (name, _, _) in enumerate(setup.flat.readouts)}
 
 
-def check_readouts(obs: dict[str, np.ndarray], times: np.ndarray, status: list[str], tol: Tolerances = Tolerances()) -> None:
+def check_readouts(obs: dict[str, np.ndarray], times: np.ndarray, status: list[str], tol: Tolerances = Tolerances(), *,
+                   signed: bool = False) -> None:
     """The batch's own check of its readouts: a member with a readout below the floor (-1000 x atol) or not
     finite gets a "failed: ..." status naming it, and NaN readouts; every readout is non-negative by construction.
+    With `signed` (an imported model, whose every id is a column: assignment rules may be negative) only finiteness is checked.
 
     Two reductions per readout over (members, times), cheap beside the integration."""
-    least = -floor(tol)
+    least = -np.inf if signed else -floor(tol)
     bad_members: set[int] = set()
     for name, v in obs.items():
         with np.errstate(invalid="ignore"):
