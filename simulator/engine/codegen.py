@@ -1,7 +1,9 @@
 """Turn a flat model into fast Python functions, once: right-hand side, Jacobian, readouts.
 
 The generated source is plain arithmetic over `y[i]` and `p[j]`, so the same text works for one
-run (1-D arrays), for many members at once (arrays of shape (n, members)) and under numba.
+run (1-D arrays), for many members at once (arrays of shape (n, members)) and under numba. The
+right-hand side and Jacobian are printed from the model's tape (`tape.py`: the Jacobian differentiated
+op by op, no sympy diff), which the compiled kernel also runs; the readouts and initial values by sympy.
 Non-integer powers use `pos(x) ** n`, so a solver's tiny negative overshoot never becomes NaN;
 their derivatives use `dpow(x, m)`, which is 0 where pos(x) is flat (x < 0) instead of 0 ** m.
 """
