@@ -13,7 +13,7 @@ SBO_TRANSPORT = "SBO:0000185"
 SBO_PRODUCTION = "SBO:0000393"
 SBO_SIMPLE_CHEMICAL = "SBO:0000247"
 SBO_POLYPEPTIDE = "SBO:0000252"
-SBO_PHYSICAL_ENTITY = "SBO:0000236"  # spines, network states: entities that are neither a chemical nor one protein
+SBO_PHYSICAL_ENTITY = "SBO:0000240"  # material entity: spines, network states (neither one chemical nor one protein); libsbml checks the branch
 SBO_COMPARTMENT = "SBO:0000290"
 
 UNIPROT = {  # state name prefix -> UniProt accession (human)
