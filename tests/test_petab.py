@@ -67,3 +67,35 @@ def test_petab_export_refusals_name_the_problem(data, tmp_path):
         simulator.fit(data, petab=tmp_path / "problem.yaml")
     with pytest.raises(simulator.PlasticityError, match="not a file"):
         simulator.fit(petab=tmp_path / "missing.yaml")
+
+
+def test_fit_petab_runs_a_problem_on_another_sbml_model(tmp_path):
+    """Not the loop: a two-species Antimony model with a dose event, its PEtab tables written here, log10 parameters."""
+    antimony = pytest.importorskip("antimony")
+    antimony.clearPreviousLoads()
+    assert antimony.loadAntimonyString("""
+        J1: A -> B; ka*A
+        J2: B -> ; kb*B
+        A = 0; B = 0; ka = 1.5; kb = 0.3; dose = 10
+        E1: at time >= 1: A = A + dose
+    """) >= 0
+    (tmp_path / "model.xml").write_text(antimony.getSBMLString(antimony.getMainModuleName()))
+    true = {"ka": 0.8, "kb": 0.2}
+    times = np.array([1.5, 2.0, 3.0, 5.0, 8.0, 12.0])
+    b = 10 * true["ka"] / (true["ka"] - true["kb"]) * (np.exp(-true["kb"] * (times - 1)) - np.exp(-true["ka"] * (times - 1)))
+    rng = np.random.default_rng(5)
+    pd.DataFrame({"observableId": "obs_B", "simulationConditionId": "c0", "time": times, "measurement": b + rng.normal(0, 0.1, len(b)),
+                  "noiseParameters": 0.1}).to_csv(tmp_path / "measurements.tsv", sep="\t", index=False)
+    pd.DataFrame({"conditionId": ["c0"], "dose": [10.0]}).to_csv(tmp_path / "conditions.tsv", sep="\t", index=False)
+    pd.DataFrame({"observableId": ["obs_B"], "observableFormula": ["B"], "noiseFormula": ["noiseParameter1_obs_B"]}).to_csv(
+        tmp_path / "observables.tsv", sep="\t", index=False)
+    pd.DataFrame({"parameterId": ["ka", "kb"], "parameterScale": "log10", "lowerBound": [0.01, 0.01], "upperBound": [10.0, 10.0],
+                  "nominalValue": [1.5, 0.3], "estimate": 1}).to_csv(tmp_path / "parameters.tsv", sep="\t", index=False)
+    (tmp_path / "problem.yaml").write_text("format_version: 1\nparameter_file: parameters.tsv\nproblems:\n  - sbml_files: [model.xml]\n"
+                                           "    condition_files: [conditions.tsv]\n    measurement_files: [measurements.tsv]\n"
+                                           "    observable_files: [observables.tsv]\n")
+    assert petab.lint_problem(petab.Problem.from_yaml(str(tmp_path / "problem.yaml"))) is False
+    f = simulator.fit(petab=tmp_path / "problem.yaml")
+    for name, v in true.items():
+        lo, hi = f.ci[name]
+        assert lo <= v <= hi and f.profiles[name].identifiable, (name, v, f.ci[name])
