@@ -206,8 +206,6 @@ def test_a_compound_file_that_is_special_or_huge_is_refused_at_once(models, monk
     assert "planted.toml" in err and ("regular" in err or "limit" in err or "MAX_JSON_DEPTH" in err), err
 
 
-@pytest.mark.xfail(raises=OverflowError, strict=True, reason="simulator/engine/tape.py emits IPOW with its exponent in an int64 "
-                   "row, and 2**996 overflows it (the engine's file; codegen now prints such integers as floats)")
 def test_an_integer_beyond_int64_in_an_expression_compiles(models, monkeypatch):
     """`x ** (2 ** 996)` folded to an exact integer once reached numba as an int literal it cannot type (TypingError)."""
     from simulator import SimulationError

@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 
 ADD, SUB, MUL, DIV, PPOW, DPOW, IPOW, LOG, EXP, NEG, SQRT = range(11)
+MAX_IPOW = 2**62  # the largest whole exponent kept in an op's int64 row
 
 
 class UnsupportedExpression(ValueError):
@@ -123,6 +124,10 @@ class _Emitter:
             k = int(e.exp)
             if k < 0:
                 return self.op(DIV, self.const(1.0), self.emit(e.base ** (-k)))
+            if k > MAX_IPOW:  # beyond an int64 row: x**k = x**(k mod 2) * (x*x)**(k // 2), the latter a float power of x*x >= 0
+                x = self.emit(e.base)
+                even = self.op(PPOW, self.op(IPOW, x, 2), self.const(float(k // 2)))
+                return self.op(MUL, x, even) if k % 2 else even
             return self.op(IPOW, self.emit(e.base), k)
         if type(e).__name__ == "PPow":  # codegen's protected power (imports run one way: codegen -> tape)
             x, n = e.args
