@@ -239,9 +239,9 @@ def test_continuation_tracks_stability_from_eigenvalues(tmp_path):
 
 # ---------------------------------------------------------------- fitting
 def test_fit_recovers_true_parameters_within_their_confidence_intervals(tmp_path):
-    true = {"k_synaptic_protein": 0.15, "mtorc1_max_fold": 6.0}
+    true = {"k_synaptic_protein": 0.08, "mtorc1_max_fold": 6.0}  # inside the documented ranges (k_synaptic_protein 0.015-0.1/h)
     r = simulator.simulate(["ketamine 10 mg/kg ip"], hours=24, params=true, times=np.arange(0.5, 24.1, 1.5))
-    rng = np.random.default_rng(1)  # seeds 1-7 checked by hand: 13 of 14 intervals covered the truth (95% nominal)
+    rng = np.random.default_rng(1)  # seeded noise; the intervals are profile likelihoods (two parameters)
     rows = [
         (t, c, v + rng.normal(0, 0.01), 0.01)
         for c in ("mtorc1", "synaptic_protein")
@@ -249,7 +249,7 @@ def test_fit_recovers_true_parameters_within_their_confidence_intervals(tmp_path
     ]
     csv = tmp_path / "data.csv"
     pd.DataFrame(rows, columns=["time_h", "readout", "value", "sd"]).to_csv(csv, index=False)
-    f = simulator.fit(csv, list(true), regimen=["ketamine 10 mg/kg ip"], start={"k_synaptic_protein": 0.08, "mtorc1_max_fold": 12.0})
+    f = simulator.fit(csv, list(true), regimen=["ketamine 10 mg/kg ip"], start={"k_synaptic_protein": 0.04, "mtorc1_max_fold": 12.0})
     assert f.success
     for name, v in true.items():
         lo, hi = f.ci[name]
