@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 
 COMPILE_MESSAGE = ("compiling the simulation kernel: once per install and engine version, never per model "
-                   "(1-2 min; later processes load it from the disk cache)...")
+                   "(about 45 s on 2 quiet cores; later processes load it from the disk cache)...")
 QUIET_ENV = "PLASTICITY_QUIET"  # set to 1 to silence the notice
 
 

@@ -42,7 +42,7 @@ INTERPRETER_MARKER = "# ---- interpreter (everything below this line is compiled
 GENERIC = "generic"  # key of the tape-interpreting kernel in _modules and compile_seconds
 NO_MODEL = (np.zeros(0),)  # the model argument of a specialised kernel, which ignores it
 BACKGROUND_MESSAGE = ("compiling the simulation kernel in a background process (once per install and engine version, "
-                      "1-2 min); single runs take the SciPy path until it is ready, sweeps wait for it")
+                      "about 45 s); single runs take the SciPy path until it is ready, sweeps wait for it")
 SPECIALISED_MESSAGE = "compiling this model's own kernel (once per model structure, about 20 s)..."
 MAX_STEPS = 200_000
 REASONS = {
