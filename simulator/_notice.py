@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 
 COMPILE_MESSAGE = ("compiling the simulation kernel: once per install and engine version, never per model "
-                   "(about 45 s on 2 quiet cores; later processes load it from the disk cache)...")
+                   "(25-45 s on 2 cores; later processes load it from the disk cache)...")
 QUIET_ENV = "PLASTICITY_QUIET"  # set to 1 to silence the notice
 
 
