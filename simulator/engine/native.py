@@ -34,7 +34,7 @@ import numpy as np
 
 from .._errors import PlasticityError
 from .._notice import COMPILE_MESSAGE, QUIET_ENV, notice
-from .scipy_path import FLOOR_ATOLS, Tolerances
+from .scipy_path import FLOOR_ATOLS, STEADY_ZERO, Tolerances
 from .tape import fill_pattern
 
 MARKER = "# ---- kernel (everything below this line is compiled together with the model) ----"
@@ -553,6 +553,7 @@ def steady_states(comp, P: np.ndarray, Y: np.ndarray, iters: int) -> tuple[np.nd
     ok = np.zeros(Y.shape[0], dtype=np.bool_)
     with np.errstate(all="ignore"):
         mod.steady_all(md, Y, np.ascontiguousarray(P, dtype=np.float64), iters, ok)
+    Y[np.abs(Y) < STEADY_ZERO] = 0.0  # Newton's round-off in states that are 0 without a drug
     return Y, ok
 
 

@@ -34,6 +34,12 @@ class WorkLimitError(SimulationError):
 FLOOR_ATOLS = 1000.0
 """States and readouts are non-negative by construction; the solver may leave them this many atol below 0."""
 
+STEADY_ZERO = 1e-19
+"""A drug-free steady-state value nearer 0 than this is 0: the kernel's Newton resolves steps down to 1e-13 x 1e-6
+at zero. Its LU solve leaves round-off (~1e-32, either sign) in states that are exactly 0 without a drug (a prodrug's
+metabolite, coupled to the loop through receptor occupancy); libRoadRunner scales each species' absolute tolerance
+by its nonzero initial amount, so an exported -1.6e-32 asked CVODE for 1.6e-44 and it failed at t = 0."""
+
 
 class AnswerCheckError(SimulationError):
     """A solve ran to the end, but its answer failed the engine's own check: a state or readout below the
@@ -131,7 +137,7 @@ def steady_state(comp: Compiled, p: np.ndarray, y0: np.ndarray | None = None) ->
             f"steady state: the drug-free steady state is negative ({', '.join(negative)}) for these parameters; "
             "check parameter overrides for values far outside their ranges"
         )
-    return np.where(np.abs(y) < 1e-300, 0.0, y)
+    return np.where(np.abs(y) < STEADY_ZERO, 0.0, y)
 
 
 def node_value(comp: Compiled, node: str, y: np.ndarray, p: np.ndarray) -> float:
