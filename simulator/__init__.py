@@ -30,7 +30,7 @@ _LAZY = {
     "dose_response": "analysis.doseresponse",
     "Experiment": "analysis.fit",
     "FitResult": "analysis.fit",
-    "fit": "analysis.fit",
+    "fit": "analysis.fitting",
     "metrics": "analysis.evaluate",
     "read_table": "_io",
     "load_result": "_load",
@@ -150,7 +150,8 @@ if TYPE_CHECKING:  # for type checkers and the API reference: the same names, im
     from .analysis.compare import Comparison, compare
     from .analysis.doseresponse import DoseResponse, dose_response
     from .analysis.evaluate import metrics
-    from .analysis.fit import Experiment, FitResult, fit
+    from .analysis.fit import Experiment, FitResult
+    from .analysis.fitting import fit
     from .analysis.sensitivity import Sensitivity, global_sensitivity, local_sensitivity, range_scan, sensitivity
     from .analysis.steadystate import Continuation, SteadyState, continuation, steady_states
     from .analysis.sweep import sweep

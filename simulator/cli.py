@@ -330,7 +330,7 @@ def _sensitivity_cmd(args: argparse.Namespace) -> int:
 
 
 def _fit_cmd(args: argparse.Namespace) -> int:
-    from .analysis.fit import fit
+    from .analysis.fitting import fit
 
     f = fit(args.data, args.fit_param, regimen=args.dose or [], species=args.species)
     print(f.table.to_string(index=False))

@@ -375,8 +375,8 @@ def solve(problem: est.Problem, data: pd.DataFrame, *, level: float, starts: int
     return res
 
 
-def fit(
-    data: str | Path | pd.DataFrame | None = None,
+def fit_observations(
+    data: str | Path | pd.DataFrame | None,
     params: Sequence[str] = (),
     *,
     regimen=(),
@@ -389,24 +389,8 @@ def fit(
     starts: int = 1,
     seed: int | None = None,
     profiles: bool | str = "auto",
-    petab: str | Path | None = None,
 ) -> FitResult:
-    """Least-squares fit of `params` (log-scale, bounded by their ranges in models/ or `bounds`) to `data`.
-
-    One experiment: `regimen`, `species` and fixed `overrides`. Several: `experiments` maps the data's
-    experiment column to `Experiment`s. `starts` > 1 adds local fits from a Latin hypercube over the
-    log-bounds (reproducible with `seed`); `profiles` computes profile-likelihood intervals (by default
-    for up to 4 parameters; else call `FitResult.profile(name)`). `petab` runs a PEtab problem instead.
-
-    Examples:
-        >>> f = fit("data.csv", ["k_mtorc1"], regimen=["ketamine 10 mg/kg ip"], species="rat")
-    """
-    if petab is not None:
-        from ..petab import fit_petab
-
-        if data is not None or experiments is not None:
-            raise PlasticityError("petab: a PEtab problem carries its own data and conditions; give no data or experiments with petab=")
-        return fit_petab(petab, params=params, level=level, starts=starts, seed=seed, profiles=profiles)
+    """`simulator.fit` on observations (a table and its experiments); the public entry point is analysis/fitting.py."""
     if data is None:
         raise PlasticityError("data: give a CSV path or DataFrame of observations (or petab='problem.yaml')")
     df = read_data(data)

@@ -190,19 +190,8 @@ def fit_petab(yaml_path: str | Path, *, params: Sequence[str] = (), level: float
             P[:, c.rows] = observe(V, c, c.times, c.rows, c.cols)
         return P
 
-    lo, hi, x0 = [], [], []
-    for n in names:
-        a, b = float(par_df.loc[n, "lowerBound"]), float(par_df.loc[n, "upperBound"])
-        if not (0 <= a < b < math.inf):
-            raise PlasticityError(f"petab: parameter {n!r} needs bounds 0 <= lowerBound < upperBound < inf (the fit works in logs), got {a!r}, {b!r}")
-        a = max(a, b * 1e-4)
-        nominal = par_df.loc[n, "nominalValue"] if "nominalValue" in par_df else math.nan
-        v = float(nominal) if not _blank(nominal) else math.sqrt(a * b)
-        lo.append(math.log(a))
-        hi.append(math.log(b))
-        x0.append(math.log(min(max(v, a), b)))
-    lo, hi = np.array(lo), np.array(hi)
-    problem = Problem(names, lo, hi, np.clip(np.array(x0), lo + 1e-9, hi - 1e-9), y_t, sigma, True, predict)
+    lo, hi, x0 = _log_bounds(names, par_df)
+    problem = Problem(names, lo, hi, x0, y_t, sigma, True, predict)
     data = pd.DataFrame({"experiment": meas["simulationConditionId"].astype(str).to_numpy(), "time_h": meas["time"].to_numpy(float) * hpu,
                          "readout": meas["observableId"].astype(str).to_numpy(), "value": y_t, "sigma": sigma, "scale": tr})
 
@@ -218,6 +207,23 @@ def fit_petab(yaml_path: str | Path, *, params: Sequence[str] = (), level: float
         return out
 
     return solve(problem, data, level=level, starts=starts, seed=seed, profiles=profiles, setup_=conds[0].setup, curves=curves)
+
+
+def _log_bounds(names: Sequence[str], par_df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log-scale bounds and start of each estimated parameter, from the PEtab parameter table (the fit works in logs)."""
+    lo, hi, x0 = [], [], []
+    for n in names:
+        a, b = float(par_df.loc[n, "lowerBound"]), float(par_df.loc[n, "upperBound"])
+        if not (0 <= a < b < math.inf):
+            raise PlasticityError(f"petab: parameter {n!r} needs bounds 0 <= lowerBound < upperBound < inf (the fit works in logs), got {a!r}, {b!r}")
+        a = max(a, b * 1e-4)
+        nominal = par_df.loc[n, "nominalValue"] if "nominalValue" in par_df else math.nan
+        v = float(nominal) if not _blank(nominal) else math.sqrt(a * b)
+        lo.append(math.log(a))
+        hi.append(math.log(b))
+        x0.append(math.log(min(max(v, a), b)))
+    lo, hi = np.array(lo), np.array(hi)
+    return lo, hi, np.clip(np.array(x0), lo + 1e-9, hi - 1e-9)
 
 
 def _tr(v, how: str):
