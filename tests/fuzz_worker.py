@@ -51,7 +51,7 @@ class Worker:
         env.pop("PLASTICITY_MODELS", None)
         self.proc = subprocess.Popen(
             [sys.executable, str(HERE / "fuzz_worker.py"), str(MEMORY_CEILING), str(MODELS)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env, text=True, encoding="utf-8",
         )
 
     def stop(self) -> None:
@@ -186,7 +186,7 @@ def main() -> None:
         try:
             table = simulator.sweep(regimen, **kw, out=target)
         finally:
-            assert victim.read_text() == "precious", "the sweep wrote through a planted link"
+            assert victim.read_text(encoding="utf-8") == "precious", "the sweep wrote through a planted link"
         key = repr(sorted(kw.items()))
         if key not in fresh_sweeps:
             fresh_sweeps[key] = simulator.sweep(regimen, **kw)

@@ -42,7 +42,7 @@ def suite_dir() -> Path | None:
 
 def settings(case: Path) -> dict[str, str]:
     out = {}
-    for line in (case / f"{case.name}-settings.txt").read_text().splitlines():
+    for line in (case / f"{case.name}-settings.txt").read_text(encoding="utf-8").splitlines():
         if ":" in line:
             k, v = line.split(":", 1)
             out[k.strip()] = v.strip()

@@ -66,7 +66,7 @@ def _free_port() -> int:
 def app_url(browser):  # noqa: ARG001 - the browser check comes first: no server without one
     port = _free_port()
     proc = subprocess.Popen([*_cli(), "app", "--port", str(port), "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "PLASTICITY_APP_TIMING": "1"})
+                            text=True, encoding="utf-8", env={**os.environ, "PLASTICITY_APP_TIMING": "1"})
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180
     while True:
@@ -174,7 +174,7 @@ def test_cli_app_refuses_a_busy_port_in_one_line():
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        run = subprocess.run([*_cli(), "app", "--port", str(port), "--no-browser"], capture_output=True, text=True, timeout=60)
+        run = subprocess.run([*_cli(), "app", "--port", str(port), "--no-browser"], capture_output=True, text=True, encoding="utf-8", timeout=60)
     assert run.returncode == 2, run.stderr
     assert run.stderr.strip().count("\n") == 0 and f"port {port}" in run.stderr and "in use" in run.stderr
 
@@ -183,7 +183,7 @@ def test_app_stops_cleanly_on_sigterm():
     """kill (SIGTERM) ends the app like Ctrl+C: exit 0, its worker stopped, no 'leaked semaphore' or other warning."""
     _need("bokeh")
     port = _free_port()
-    proc = subprocess.Popen([*_cli(), "app", "--port", str(port), "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([*_cli(), "app", "--port", str(port), "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
     deadline = time.monotonic() + 240
     while True:
         try:
@@ -215,7 +215,7 @@ def test_cli_classroom_errors_are_one_line(tmp_path):
                          (["--questions", str(old)], "unknown metric 'spine_gain_24h'"),
                          (["--doses", "one"], "--doses"), (["--cuts", "half"], "unknown cut 'half'"),
                          (["--conditions", "chronic_stres"], "Did you mean 'chronic_stress'"), (["--condition-grid", "all"], "--condition-grid")):
-        run = subprocess.run([*_cli(), "lesson", "--out", str(tmp_path / "x.html"), *extra], capture_output=True, text=True, timeout=120)
+        run = subprocess.run([*_cli(), "lesson", "--out", str(tmp_path / "x.html"), *extra], capture_output=True, text=True, encoding="utf-8", timeout=120)
         assert run.returncode == 2 and run.stderr.startswith("error:") and run.stderr.strip().count("\n") == 0, run.stderr
         assert words in run.stderr, run.stderr
     assert not (tmp_path / "x.html").exists()
@@ -306,14 +306,14 @@ def test_live_app_matches_simulate_and_teaches(browser, app_url):
 
 def _lesson(tmp: Path, *extra: str) -> Path:
     out = tmp / "lesson.html"
-    run = subprocess.run([*_cli(), "lesson", "--out", str(out), *extra], capture_output=True, text=True, timeout=900)
+    run = subprocess.run([*_cli(), "lesson", "--out", str(out), *extra], capture_output=True, text=True, encoding="utf-8", timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     return out
 
 
 def test_lesson_page_works_offline_with_no_request(browser, tmp_path):
     out = _lesson(tmp_path, "--compounds", "ketamine", "--doses", "1,3", "--pretreatments", "none,rapamycin", "--cuts", "none,both")
-    html = out.read_text()
+    html = out.read_text(encoding="utf-8")
     assert "(no answer)" not in html  # every shipped question got the model's answer
     assert "<script src=" not in html and 'rel="stylesheet" href' not in html  # every script and style inline
     context = browser.new_context(viewport={"width": 1900, "height": 1200})

@@ -72,7 +72,7 @@ def app_port():
     port = _free_port()
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "app", "--port", str(port), "--no-browser"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", env=env)
     try:
         deadline = time.monotonic() + 600
         for line in proc.stdout:

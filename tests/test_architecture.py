@@ -39,7 +39,7 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     """The simulator modules `name` imports anywhere in its text (resolving relative imports)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         targets = []
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
@@ -109,7 +109,7 @@ def test_no_function_over_150_lines():
         rel = path.relative_to(PACKAGE).as_posix()
         if rel in KERNEL_TEXT:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 n = node.end_lineno - node.lineno + 1
                 if n > MAX_FUNCTION_LINES and f"{rel}:{node.name}" not in KNOWN_LONG:

@@ -219,7 +219,7 @@ def test_validation_experiments_take_a_condition(tmp_path):
     targets, experiments = load_targets()
     assert experiments["vehicle_rat_cus"].condition == STRESS
     assert {t.id for t in targets} >= {"24a", "24d", "24e", "24f", "25a", "25b", "25c"}
-    text = (REPO_MODELS / "validation.toml").read_text().replace('condition = "chronic_stress"\n', 'condition = "chronic_stres"\n', 1)
+    text = (REPO_MODELS / "validation.toml").read_text(encoding="utf-8").replace('condition = "chronic_stress"\n', 'condition = "chronic_stres"\n', 1)
     bad = tmp_path / "validation.toml"
     bad.write_text(text)
     df = simulator.validate(["24a"], path=bad)

@@ -70,22 +70,22 @@ def test_the_site_builds_strict_and_its_api_reference_lists_every_public_name(tm
         pytest.importorskip("mkdocstrings", reason="the docs extra: pip install -e '.[docs]'")
     site = tmp_path / "site"
     run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(site)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=1700)
+                         cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=1700)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     for page in PAGES:
         assert (site / page / "index.html").is_file(), page
-    api = (site / "api" / "index.html").read_text()
+    api = (site / "api" / "index.html").read_text(encoding="utf-8")
     anchors = set(re.findall(r'id="(simulator\.[\w.]+)"', api))
     want = {f"simulator.{n}" for n in simulator.__all__ if n != "teaching"} | {f"simulator.teaching.{n}" for n in simulator.teaching.__all__}
     assert not want - anchors, f"missing from the API reference: {sorted(want - anchors)}"
-    equations = (site / "equations" / "index.html").read_text()
+    equations = (site / "equations" / "index.html").read_text(encoding="utf-8")
     assert "spine_density" in equations and "mtorc1" in equations  # generated from the model files at build time
     # docstring examples are code, not prose run together (Google 'Examples:' sections)
     assert "&gt;&gt;&gt;" in api and not re.search(r"<(p|blockquote)>\s*&gt;&gt;&gt;|<blockquote>\s*<blockquote>", api)
-    assert "10<strong>" not in (site / "sweeps" / "index.html").read_text()  # 10**9 is code, not bold
+    assert "10<strong>" not in (site / "sweeps" / "index.html").read_text(encoding="utf-8")  # 10**9 is code, not bold
     # every notebook is a page, executed, with its figures inline
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        html = (site / "notebooks" / nb.stem / "index.html").read_text()
+        html = (site / "notebooks" / nb.stem / "index.html").read_text(encoding="utf-8")
         assert "data:image/png;base64" in html, f"{nb.name} shows no figure"
     # nothing loads from a CDN: every script and stylesheet ships with the site (the code colours included)
     remote = []
@@ -93,7 +93,7 @@ def test_the_site_builds_strict_and_its_api_reference_lists_every_public_name(tm
         text = page.read_text(encoding="utf-8")
         remote += [(page.name, u) for u in re.findall(r"<(?:script|link)\b[^>]*?(?:src|href)=[\"'](https?://[^\"']+)", text)]
     assert not remote, remote[:5]
-    assert 'class="highlight"' in (site / "getting-started" / "index.html").read_text()
+    assert 'class="highlight"' in (site / "getting-started" / "index.html").read_text(encoding="utf-8")
 
 
 def test_validation_table_is_compact_with_details_on_click():

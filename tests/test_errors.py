@@ -125,7 +125,7 @@ def test_cli_regimen_file_errors(tmp_path, capsys):
 )
 def test_cli_in_a_real_process(argv, words):
     """The installed entry point: exit code 2, one 'error:' line on stderr, no traceback."""
-    proc = subprocess.run([sys.executable, "-m", "simulator.cli", *argv], capture_output=True, text=True, timeout=120, env={**os.environ})
+    proc = subprocess.run([sys.executable, "-m", "simulator.cli", *argv], capture_output=True, text=True, encoding="utf-8", timeout=120, env={**os.environ})
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -243,7 +243,7 @@ def test_cli_usage_errors_are_one_line(argv, words, capsys):
 
 def test_cli_usage_error_in_a_real_process():
     proc = subprocess.run([sys.executable, "-m", "simulator.cli", "simulat", "--dose", "ketamine 10 mg/kg ip"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "Did you mean 'simulate'" in proc.stderr
     assert "Traceback" not in proc.stderr and "usage:" not in proc.stderr

@@ -432,7 +432,7 @@ def hostile_model_folder(draw) -> dict:
     if how == "special":
         what = draw(st.sampled_from([("fifo",), ("link", "/dev/zero"), ("link", "/dev/urandom"), ("link", "/nonexistent")]))
         return {draw(st.sampled_from(["compounds/planted.toml", "species.toml"])): what}
-    text = (MODELS / "pathway.toml").read_text()
+    text = (MODELS / "pathway.toml").read_text(encoding="utf-8")
     if how == "unit":
         unit = draw(unit_text).replace("\\", "").replace('"', "")
         return {"pathway.toml": text.replace('unit = "1/h"', f'unit = "{unit}"', 1).encode()}

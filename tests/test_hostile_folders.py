@@ -46,7 +46,7 @@ def test_a_planted_lock_candidate_link_is_never_written_through(tmp_path, folder
     (folder / f"_lock.{os.getpid()}.tmp").symlink_to(victim)
     (folder / "chunk-000001.parquet").unlink()
     pd.testing.assert_frame_equal(simulator.sweep(KET, out=folder, **KW), fresh, check_exact=True)
-    assert victim.read_text() == "precious"
+    assert victim.read_text(encoding="utf-8") == "precious"
 
 
 @pytest.mark.parametrize("name", ["_lock", "_manifest.json"])
@@ -64,7 +64,7 @@ def test_a_manifest_link_is_refused_and_its_target_untouched(tmp_path, folder, t
     (folder / "_manifest.json").symlink_to(victim if target == "victim" else target)
     with pytest.raises(PlasticityError, match="symbolic link"):
         simulator.sweep(KET, out=folder, **KW)
-    assert victim.read_text() == "precious"
+    assert victim.read_text(encoding="utf-8") == "precious"
 
 
 def test_a_deep_or_huge_manifest_is_one_typed_error(folder):

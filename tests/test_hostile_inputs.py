@@ -37,19 +37,19 @@ def _run(worker: Worker, case: tuple) -> tuple:
 
 
 def _model_edit(rel: str, old: str, new: str) -> dict[str, bytes]:
-    text = (MODELS / rel).read_text()
+    text = (MODELS / rel).read_text(encoding="utf-8")
     assert old in text, f"{old!r} is not in models/{rel} any more; update this test"
     return {rel: text.replace(old, new, 1).encode()}
 
 
 def _param_line(name: str) -> str:
-    m = re.search(rf"^{name} = {{ value = [^,]+, unit = \"[^\"]+\"", (MODELS / "pathway.toml").read_text(), re.M)
+    m = re.search(rf"^{name} = {{ value = [^,]+, unit = \"[^\"]+\"", (MODELS / "pathway.toml").read_text(encoding="utf-8"), re.M)
     assert m, name
     return m[0]
 
 
 def _metabolite_of(rel: str) -> tuple[str, str]:
-    m = re.search(r'\[\[pk\.mouse\.metabolites\]\]\ncompound = "([^"]+)"', (MODELS / rel).read_text())
+    m = re.search(r'\[\[pk\.mouse\.metabolites\]\]\ncompound = "([^"]+)"', (MODELS / rel).read_text(encoding="utf-8"))
     assert m, rel
     return m[0], m[1]
 
@@ -107,7 +107,7 @@ def _models_for(edit) -> dict[str, bytes] | None:
         block, _ = _metabolite_of(rel)
         return _model_edit(rel, block, '[[pk.mouse.metabolites]]\ncompound = "ketamine"')
     if "\udce9" in new:
-        text = (MODELS / rel).read_text().replace(old, new, 1)
+        text = (MODELS / rel).read_text(encoding="utf-8").replace(old, new, 1)
         return {rel: text.encode("utf-8", "surrogateescape")}
     return _model_edit(rel, old, new)
 
@@ -192,7 +192,7 @@ readout = "mtorc1"
 metric = "peak"
 {extra}
 '''
-CATALOGUE = (MODELS.parent / "simulator" / "classroom" / "catalogue.toml").read_text()
+CATALOGUE = (MODELS.parent / "simulator" / "classroom" / "catalogue.toml").read_text(encoding="utf-8")
 TEACHING_CASES = [
     ("question = 'abc'", "questions", b'question = "abc"\n', ["question", "expected [[question]] tables"]),
     ("question = [1, 2]", "questions", b"question = [1, 2]\n", ["question 1", "expected a [[question]] table"]),

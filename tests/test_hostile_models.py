@@ -49,7 +49,7 @@ def models(tmp_path: Path) -> Path:
 def _plant(models: Path, field: str, expression: str) -> None:
     """Put `expression` into one field of pathway.toml as a TOML literal that keeps every character."""
     path = models / "pathway.toml"
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     escaped = expression.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     old = f'ode = "{CLEAN}"' if field == "ode" else None
     assert old and text.count(old) == 1
@@ -123,7 +123,7 @@ def test_an_expression_that_is_not_a_string_is_refused(value):
 
 def test_no_eval_or_sympify_of_model_text():
     """The guard against regressions: the composer never hands text to sympy's parser."""
-    source = (Path(simulator.__file__).parent / "model" / "compose.py").read_text()
+    source = (Path(simulator.__file__).parent / "model" / "compose.py").read_text(encoding="utf-8")
     for call in ("sympify(", "sp.parse_expr(", "sympy.parsing", "eval(", "exec("):
         assert call not in source, call
 
@@ -132,7 +132,7 @@ def test_no_eval_or_sympify_of_model_text():
 def _assignments(models: Path, lines: list[str], used: str) -> None:
     """Prepend assignments to pathway.toml and make glutamate's equation use `used` (times 0, in its units)."""
     path = models / "pathway.toml"
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     assert text.count("[assignments]\n") == 1 and text.count(f'ode = "{CLEAN}"') == 1
     text = text.replace("[assignments]\n", "[assignments]\n" + "\n".join(lines) + "\n", 1)
     path.write_text(text.replace(f'ode = "{CLEAN}"', f'ode = "{CLEAN} + 0 * k_glutamate * {used}"', 1))
@@ -152,7 +152,7 @@ def test_a_unit_outside_our_grammar_never_reaches_pint(models, monkeypatch, caps
     import time
 
     path = models / "pathway.toml"
-    text, n = re.subn(r'(k_glutamate = \{ value = [^,]+, unit = )"[^"]+"', lambda m: m[1] + '"' + unit + '"', path.read_text(), count=1)
+    text, n = re.subn(r'(k_glutamate = \{ value = [^,]+, unit = )"[^"]+"', lambda m: m[1] + '"' + unit + '"', path.read_text(encoding="utf-8"), count=1)
     assert n == 1
     path.write_text(text)
     monkeypatch.setenv("PLASTICITY_MODELS", str(models))
@@ -211,7 +211,7 @@ def test_an_integer_beyond_int64_in_an_expression_compiles(models, monkeypatch):
     from simulator import SimulationError
 
     path = models / "pathway.toml"
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     assert text.count(f'ode = "{CLEAN}"') == 1
     path.write_text(text.replace(f'ode = "{CLEAN}"', f'ode = "{CLEAN} * (glutamate / (glutamate + 1)) ** (2 ** 996)"', 1))
     monkeypatch.setenv("PLASTICITY_MODELS", str(models))

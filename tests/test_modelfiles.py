@@ -30,7 +30,7 @@ def models(tmp_path: Path) -> Path:
 
 def edit(path: Path, pattern: str, replacement: str, *, flags: int = re.MULTILINE) -> None:
     """Replace exactly one regex match, so a test fails loudly if the file's shape changes."""
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     new, n = re.subn(pattern, replacement, text, count=1, flags=flags)
     assert n == 1, f"pattern {pattern!r} not found in {path.name}"
     path.write_text(new)
@@ -63,7 +63,7 @@ def test_the_copy_loads_and_has_the_same_hash(models):
 
 # ------------------------------------------------------------------------------- malformed / missing
 def test_malformed_toml(models):
-    (models / "pathway.toml").write_text((models / "pathway.toml").read_text() + "\n[[[ not toml\n")
+    (models / "pathway.toml").write_text((models / "pathway.toml").read_text(encoding="utf-8") + "\n[[[ not toml\n")
     expect(ModelFileError, models, "pathway.toml", "(file)", "malformed TOML")
 
 
@@ -108,7 +108,7 @@ def test_unexpected_field(models):
 
 
 def test_species_entry_not_a_table(models):
-    (models / "species.toml").write_text('zebrafish = "small"\n' + (models / "species.toml").read_text())
+    (models / "species.toml").write_text('zebrafish = "small"\n' + (models / "species.toml").read_text(encoding="utf-8"))
     expect(ModelFileError, models, "species.toml", "zebrafish", "expected a table")
 
 

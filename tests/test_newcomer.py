@@ -164,7 +164,7 @@ def test_sweep_tables_name_the_gain_and_show_the_actual_dose():
 def test_readme_first_screen_has_the_two_commands_and_the_figure():
     from pathlib import Path
 
-    lines = (Path(__file__).resolve().parents[1] / "README.md").read_text().splitlines()[:24]
+    lines = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").splitlines()[:24]
     screen = "\n".join(lines)
     assert 'pip install . && plasticity simulate --dose "ketamine 10 mg/kg ip"' in screen
     assert "python -m pytest" in screen and "docs" in screen.split("python -m pytest")[0]  # the docs extra: the site builds in the tests
@@ -199,7 +199,7 @@ def _renamed_models(tmp_path, *, rename_in_odes: bool):
     dst = tmp_path / "models"
     shutil.copytree(Path(__file__).resolve().parents[1] / "models", dst)
     pw = dst / "pathway.toml"
-    text = pw.read_text()
+    text = pw.read_text(encoding="utf-8")
     if f"[edges.{NEW_EDGE}]" not in text:
         if rename_in_odes:
             text = re.sub(rf"\b{OLD_EDGE}\b", "@EDGE@", text)
@@ -224,7 +224,7 @@ def test_a_renamed_edge_cuts_the_same_by_its_old_name(tmp_path, monkeypatch, ren
 def test_an_alias_that_clashes_with_another_name_is_a_model_file_error(tmp_path):
     dst = _renamed_models(tmp_path, rename_in_odes=True)
     pw = dst / "pathway.toml"
-    pw.write_text(pw.read_text().replace(f'aliases = ["{OLD_EDGE}"]', 'aliases = ["mtorc1"]', 1))
+    pw.write_text(pw.read_text(encoding="utf-8").replace(f'aliases = ["{OLD_EDGE}"]', 'aliases = ["mtorc1"]', 1))
     with pytest.raises(simulator.ModelFileError, match="duplicate name 'mtorc1'"):
         simulator.load_library(dst)
 
@@ -236,7 +236,7 @@ def test_notebooks_use_only_the_public_api_and_save_figures_with_fixed_metadata(
     from pathlib import Path
 
     for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
-        code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+        code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code")
         assert not re.search(r"simulator\._\w", code), f"{path.name} uses a private module"
         assert ".savefig(" not in code, f"{path.name}: save key figures with simulator.save_figure (fixed metadata)"
         for name in re.findall(r"simulator\.(\w+)", code):

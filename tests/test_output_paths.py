@@ -38,7 +38,7 @@ def test_fifo_folder_and_symlink_are_refused(tmp_path):
     for path, kind in [(fifo, "FIFO"), (tmp_path, "folder"), (link, "symbolic link")]:
         with pytest.raises(PlasticityError, match=kind):
             atomic_write(path, lambda tmp: tmp.write_text("x"))
-    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink() and real.read_text() == "keep"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink() and real.read_text(encoding="utf-8") == "keep"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
@@ -78,7 +78,7 @@ atomic_write(sys.argv[1], slow)
 @posix
 def test_part_of_a_killed_writer_is_removed_on_next_write(tmp_path):
     target = tmp_path / "big.csv"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE, text=True, encoding="utf-8")
     try:
         assert proc.stdout.readline().strip() == "writing"
         parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
@@ -91,7 +91,7 @@ def test_part_of_a_killed_writer_is_removed_on_next_write(tmp_path):
         proc.wait()
     assert parts[0].exists()  # a killed writer leaves its part behind ...
     atomic_write(target, lambda tmp: tmp.write_text("done"))
-    assert not parts[0].exists() and target.read_text() == "done"  # ... and the next write to that path removes it
+    assert not parts[0].exists() and target.read_text(encoding="utf-8") == "done"  # ... and the next write to that path removes it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "other.csv"]
 
 

@@ -130,7 +130,7 @@ def edited(tmp_path, compound: str, old: str, new: str):
     root = tmp_path / "models"
     shutil.copytree(LIB.root, root)
     f = root / "compounds" / f"{compound}.toml"
-    text = f.read_text()
+    text = f.read_text(encoding="utf-8")
     assert text.count(old) == 1, old
     f.write_text(text.replace(old, new))
     return root

@@ -259,6 +259,7 @@ def test_solver_failure_names_time_state_and_a_suggestion(monkeypatch):
         return sol
 
     monkeypatch.setattr(solve, "solve_ivp", failing)
+    monkeypatch.setenv("PLASTICITY_ENGINE", "scipy")  # the SciPy path's message (runs take the compiled kernel once it is built)
     with pytest.raises(SimulationError) as info:
         simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=2)
     msg = str(info.value)

@@ -74,14 +74,14 @@ def test_the_cli_csv_is_plain_with_a_provenance_sidecar(tmp_path):
     assert list(df.columns) == list(direct.timecourse.columns) and df.columns[0] == "time_h"
     assert len(df) == len(direct.timecourse) and df.dtypes.map(lambda d: d.kind == "f").all()
     side = tmp_path / "ketamine.csv.provenance.json"
-    record = json.loads(side.read_text())
+    record = json.loads(side.read_text(encoding="utf-8"))
     assert record["table"] == "ketamine.csv" and record["provenance"]["regimen"] == ["ketamine 10 mg/kg ip"]
     assert read_table(out)[1] == record["provenance"]
 
 
 def test_a_changed_csv_warns_that_its_provenance_may_not_describe_it(result, tmp_path):
     path = result.save(tmp_path / "run.csv")
-    path.write_text(path.read_text().replace("time_h", "t", 1))
+    path.write_text(path.read_text(encoding="utf-8").replace("time_h", "t", 1))
     with pytest.warns(UserWarning, match="changed after it was written"):
         df, prov = read_table(path)
     assert "t" in df and prov["species"] == "rat"
@@ -146,7 +146,7 @@ def test_atomic_write_leaves_no_partial_file_on_failure(tmp_path):
 
     with pytest.raises(RuntimeError, match="disk on fire"):
         atomic_write(target, crash)
-    assert target.read_text() == "old complete content\n"  # the old file is untouched
+    assert target.read_text(encoding="utf-8") == "old complete content\n"  # the old file is untouched
     assert [f.name for f in tmp_path.iterdir()] == ["table.csv"]  # and no temporary file is left
 
     def oserror(tmp):

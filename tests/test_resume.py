@@ -170,7 +170,7 @@ def drive(out: Path, seed: int, kills: int, members: int, chunk: int) -> dict:
             code = _wait_for(pid, lambda: bool(_partials(out)), 30 + 20 * chunk_s, spin=0)
         if code is not None:  # it ended before the kill
             if code != 0:
-                raise AssertionError(f"attempt {report['attempts']} exited with {code}:\n{log.read_text()[-3000:]}")
+                raise AssertionError(f"attempt {report['attempts']} exited with {code}:\n{log.read_text(encoding='utf-8')[-3000:]}")
             raise AssertionError(f"the sweep finished after only {report['kills']} kills; give it more members")
         os.killpg(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -184,7 +184,7 @@ def drive(out: Path, seed: int, kills: int, members: int, chunk: int) -> dict:
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
-        raise AssertionError(f"the final run exited with {code}:\n{log.read_text()[-3000:]}")
+        raise AssertionError(f"the final run exited with {code}:\n{log.read_text(encoding='utf-8')[-3000:]}")
     _check_chunks(out, verified, members, chunk)
     return report
 
@@ -205,7 +205,7 @@ def test_sweep_killed_twenty_times_ends_with_the_uninterrupted_table(tmp_path, c
     proc = subprocess.run(
         [sys.executable, __file__, "--drive", str(killed), "--seed", "20240917", "--kills", str(KILLS)],
         capture_output=True,
-        text=True,
+        text=True, encoding="utf-8",
         timeout=280,
         env=env,
     )
@@ -245,7 +245,7 @@ def test_leftovers_of_a_kill_are_ignored_and_cleared(tmp_path):
     (out / "chunk-000002.parquet").unlink()
     junk = out / ".chunk-000002.parquet.k1ll3d.part"
     junk.write_bytes(b"PAR1 half a chunk")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, encoding="utf-8", check=True)
     candidate = out / f"{LOCK}.{dead.stdout.strip()}.tmp"  # a lock candidate of a sweep killed before it took the lock
     for lock in (dead.stdout.strip(), ""):
         (out / LOCK).write_text(lock)
@@ -273,7 +273,7 @@ def test_a_second_sweep_on_the_same_folder_is_refused_while_the_first_runs(tmp_p
         while time.monotonic() < deadline and first.poll() is None and not _chunks(out):
             time.sleep(0.05)
         assert first.poll() is None and _chunks(out), "the first sweep should be running and writing"
-        assert (out / LOCK).read_text().strip() == str(first.pid)
+        assert (out / LOCK).read_text(encoding="utf-8").strip() == str(first.pid)
 
         assert main(argv) == 2  # the same sweep, from a second process
         err = capsys.readouterr().err
@@ -281,8 +281,8 @@ def test_a_second_sweep_on_the_same_folder_is_refused_while_the_first_runs(tmp_p
         assert f"another sweep (pid {first.pid}) is writing to '{out}'" in err and "choose another path" in err
         with pytest.raises(simulator.PlasticityError, match=f"pid {first.pid}"):  # a different one is refused too
             simulator.sweep(KET, vary={"dose:0": [1.0]}, hours=6, out=out, workers=1)
-        assert first.poll() is None and (out / LOCK).read_text().strip() == str(first.pid)
-        manifest = json.loads((out / "_manifest.json").read_text())
+        assert first.poll() is None and (out / LOCK).read_text(encoding="utf-8").strip() == str(first.pid)
+        manifest = json.loads((out / "_manifest.json").read_text(encoding="utf-8"))
         assert manifest["members"] == 400 and manifest["regimen"] == [KET]  # the refused sweeps wrote nothing
     finally:
         os.killpg(first.pid, signal.SIGKILL)
@@ -316,7 +316,7 @@ def test_a_sweep_resumed_after_a_model_edit_recomputes_every_member(tmp_path, mo
     for i in (1, 3):
         (out / f"chunk-{i:06d}.parquet").unlink()
     path = models_copy / "pathway.toml"
-    text, n = re.subn(r"^(k_glutamate = \{ value = )[0-9.]+", r"\g<1>8.0", path.read_text(), count=1, flags=re.MULTILINE)
+    text, n = re.subn(r"^(k_glutamate = \{ value = )[0-9.]+", r"\g<1>8.0", path.read_text(encoding="utf-8"), count=1, flags=re.MULTILINE)
     assert n == 1
     path.write_text(text)
     with pytest.warns(UserWarning, match="model files or the engine changed"):
@@ -324,7 +324,7 @@ def test_a_sweep_resumed_after_a_model_edit_recomputes_every_member(tmp_path, mo
     fresh = simulator.sweep(KET, **_lhs())
     pd.testing.assert_frame_equal(resumed, fresh, check_exact=True)
     assert not np.allclose(resumed["mtorc1_peak_fold"], old["mtorc1_peak_fold"])  # the edit does change the answer
-    assert json.loads((out / "_manifest.json").read_text())["model_hash"] == simulator.load_library().hash
+    assert json.loads((out / "_manifest.json").read_text(encoding="utf-8"))["model_hash"] == simulator.load_library().hash
 
 
 def test_a_deleted_manifest_never_returns_another_seeds_rows(tmp_path):
@@ -336,7 +336,7 @@ def test_a_deleted_manifest_never_returns_another_seeds_rows(tmp_path):
     with pytest.warns(UserWarning, match="written by another sweep or model"):
         other = simulator.sweep(KET, out=out, **_lhs(seed=4))
     pd.testing.assert_frame_equal(other, simulator.sweep(KET, **_lhs(seed=4)), check_exact=True)
-    assert json.loads((out / "_manifest.json").read_text())["seed"] == 4
+    assert json.loads((out / "_manifest.json").read_text(encoding="utf-8"))["seed"] == 4
 
 
 @pytest.mark.parametrize("junk", [b"", b"PAR1 truncated", b"\x00" * 64])
@@ -368,7 +368,7 @@ def test_every_chunk_carries_the_sweep_key_and_provenance(tmp_path):
 
     out = tmp_path / "s.parquet"
     simulator.sweep(KET, out=out, **_lhs())
-    manifest = json.loads((out / "_manifest.json").read_text())
+    manifest = json.loads((out / "_manifest.json").read_text(encoding="utf-8"))
     for chunk in sorted(out.glob("chunk-*.parquet")):
         meta = pq.read_schema(chunk).metadata
         assert meta[b"plasticity-sweep-key"].decode() == manifest["key"]

@@ -108,7 +108,7 @@ def test_export_interventions_round_trip(tmp_path):
     simulator.to_sbml(regimen, path=path, **kw)
     ref = simulator.simulate(regimen, hours=6, tolerances=TIGHT, **kw).states
     states = list(ref.columns[1:])
-    got = rr_run(path.read_text(), ref["time_h"].to_numpy(), states)
+    got = rr_run(path.read_text(encoding="utf-8"), ref["time_h"].to_numpy(), states)
     for i, s in enumerate(states):
         assert close(got[:, i + 1], ref[s].to_numpy(), 1e-5, 10 * TIGHT.atol) <= 0, s
     ref = simulator.simulate(regimen, hours=6, tolerances=ROUND_TRIP, **kw).states
@@ -267,7 +267,7 @@ def test_missing_file_and_model_with_regimen(tmp_path):
 def test_cli_export_and_show_model(tmp_path, capsys):
     out = tmp_path / "m.xml"
     assert main(["export", "--format", "sbml", "-o", str(out), "--dose", "ketamine 10 mg/kg ip", "--species", "rat"]) == 0
-    assert sbml_errors(out.read_text()) == []
+    assert sbml_errors(out.read_text(encoding="utf-8")) == []
     assert main(["show-model", "--dose", "ketamine 10 mg/kg ip"]) == 0
     text = capsys.readouterr().out
     flat = simulator._simulate.setup(["ketamine 10 mg/kg ip"]).flat

@@ -35,10 +35,10 @@ def _cli() -> list[str]:
 
 def test_import_simulator_loads_no_heavy_library():
     code = "import sys, simulator; print(sorted(m for m in ('pandas', 'scipy', 'sympy', 'matplotlib', 'numba', 'pint') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, encoding="utf-8").stdout.strip()
     assert out == "[]"
     code = "import sys, simulator.cli; print(sorted(m for m in ('pandas', 'scipy', 'sympy', 'matplotlib', 'numba') if m in sys.modules))"
-    assert subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip() == "[]"
+    assert subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, encoding="utf-8").stdout.strip() == "[]"
 
 
 def test_every_public_name_still_resolves():

@@ -162,7 +162,7 @@ START = textwrap.dedent(
             pass
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        manifest = json.loads((out / "_manifest.json").read_text())
+        manifest = json.loads((out / "_manifest.json").read_text(encoding="utf-8"))
         chunks = sorted(p.name for p in out.glob("chunk-*.parquet"))
         report[name] = {"members": manifest["members"], "chunks": chunks, "python_peak_mb": peak / 2**20, "lock": (out / "_lock").exists()}
     after = status()
@@ -184,7 +184,7 @@ def test_a_sweep_of_a_billion_members_starts_without_allocating_it(tmp_path):
     process: any array as long as the sweep (8 GB of float64, 1 GB of bytes) would be a MemoryError."""
     code = START.replace('"KET"', repr(KET)).replace("CAP", str(512 * 2**20))
     env = {**os.environ, "MALLOC_ARENA_MAX": "2"}  # few malloc arenas: threads started after the cap reserve no 64 MB each
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, encoding="utf-8", timeout=120, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["cap_works"], report

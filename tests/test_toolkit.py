@@ -116,7 +116,7 @@ def test_load_result_round_trips_summary_units_and_plot(ketamine, tmp_path, suff
 
     path = ketamine.save(tmp_path / f"run.{suffix}")
     if suffix == "csv":  # the sidecar carries the units
-        side = json.loads((tmp_path / "run.csv.provenance.json").read_text())
+        side = json.loads((tmp_path / "run.csv.provenance.json").read_text(encoding="utf-8"))
         assert side["provenance"]["units"] == ketamine.units
     else:
         import pyarrow.parquet as pq
@@ -287,11 +287,11 @@ def test_units_page_names_every_column_and_metric_with_the_unit_runs_report():
     assert metric_definition("glutamate_auc")[0] == "fold·h" and metric_definition("mtorc1_time_above_h")[0] == "h"
     page = glossary_markdown(lib)
     assert all(f"`{name}`" in page for name in lib.pathway.readouts)
-    assert "<!-- plasticity:units -->" in (DOCS / "parameters-and-units.md").read_text()  # where the hook puts the tables
+    assert "<!-- plasticity:units -->" in (DOCS / "parameters-and-units.md").read_text(encoding="utf-8")  # where the hook puts the tables
 
 
 def test_the_python_example_of_adding_a_compound_runs():
-    page = (DOCS / "adding-a-compound.md").read_text()
+    page = (DOCS / "adding-a-compound.md").read_text(encoding="utf-8")
     code = page.split("```python\n", 1)[1].split("```", 1)[0]
     scope: dict = {}
     exec(compile(code, "docs/adding-a-compound.md", "exec"), scope)  # noqa: S102 - our own docs page

@@ -50,7 +50,7 @@ def test_evidence_base_size_and_sources():
     assert "" not in papers, [t.id for t in targets if not t.paper]
     assert len(papers) >= 50
     assert all(t.reading in V.READINGS for t in targets), [t.id for t in targets if t.reading not in V.READINGS]
-    bib = (ROOT / "docs" / "validation" / "literature.md").read_text()
+    bib = (ROOT / "docs" / "validation" / "literature.md").read_text(encoding="utf-8")
     entries = set(re.findall(r"^- \*\*(.+?)\*\*", bib.split("## Bibliography", 1)[1], re.M))
     assert papers <= entries, sorted(papers - entries)
     judged = [t for t in targets if t.kind not in V.SKIP_KINDS]
@@ -247,7 +247,7 @@ def test_validate_runs_one_real_item_and_reports(tmp_path):
     from simulator.validation.report import write_report
 
     md, png = write_report(df, details["runner"], tmp_path)
-    assert "16a" in md.read_text() and png.stat().st_size > 1000
+    assert "16a" in md.read_text(encoding="utf-8") and png.stat().st_size > 1000
 
 
 def test_cli_validate_exit_codes(tmp_path, capsys):

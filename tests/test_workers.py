@@ -27,7 +27,7 @@ def _children(pid: int) -> list[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
+                stat = Path(f"/proc/{entry}/stat").read_text(encoding="utf-8")
             except OSError:
                 continue
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
@@ -38,14 +38,14 @@ def _children(pid: int) -> list[int]:
 def _running(pid: int) -> bool:
     """Alive and not a zombie (an orphan's zombie may wait for a reaper that never comes in a container)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
 
 
 def _start_busy_sweep(out: Path) -> tuple[subprocess.Popen, list[int]]:
     proc = subprocess.Popen([sys.executable, "-c", RUN, *ARGS, "--out", str(out)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, encoding="utf-8")
     end = time.monotonic() + 120
     while time.monotonic() < end:
         workers = _children(proc.pid)
@@ -116,7 +116,7 @@ def test_cli_says_so_in_one_line_when_it_caps_the_workers(tmp_path):
 
     argv = ["sweep", "--dose", "ketamine 10 mg/kg ip", "--vary", "dose:0=1:2", "--design", "lhs", "--n", "4", "--chunk-size", "2",
             "--hours", "6", "--workers", str(_cores() + 14)]
-    done = subprocess.run([sys.executable, "-c", RUN, *argv], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    done = subprocess.run([sys.executable, "-c", RUN, *argv], capture_output=True, text=True, encoding="utf-8", timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [ln for ln in done.stderr.splitlines() if "workers:" in ln]
     assert lines == [f"warning: workers: {_cores() + 14} processes on {_cores()} cores would only compete for them "

@@ -313,10 +313,11 @@ class _Output:
         self._lock()
         try:
             for part in self.dir.glob(".*.part"):  # temporary files of a writer that was killed (we hold the lock)
-                part.unlink(missing_ok=True)
+                if not part.is_dir() or part.is_symlink():  # a folder under such a name is not a writer's: left alone
+                    part.unlink(missing_ok=True)
             for tmp in self.dir.glob(f"{LOCK}.*.tmp"):  # lock candidates of sweeps killed before they took it
                 pid = tmp.name.split(".")[1]
-                if not (pid.isdigit() and _alive(int(pid))):
+                if not (pid.isdigit() and _alive(int(pid))) and (not tmp.is_dir() or tmp.is_symlink()):
                     tmp.unlink(missing_ok=True)
             mpath = self.dir / MANIFEST
             if os.path.lexists(mpath):
