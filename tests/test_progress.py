@@ -5,23 +5,21 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
-import time
 
 import simulator
 from simulator._progress import progress_bar, watched
 
 
-def test_plasticity_validate_shows_progress_within_2_s():
-    start = time.monotonic()
+def test_plasticity_validate_shows_progress_before_its_work_is_done():
     proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "validate"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         first = proc.stderr.read1(4096)
-        took = time.monotonic() - start
+        still_running = proc.poll() is None
     finally:
         proc.kill()
         proc.wait()
     assert b"validate" in first, first
-    assert took < 2.0, f"the first progress line came after {took:.1f} s"
+    assert still_running, "the first progress line came only when validate had finished"
 
 
 def test_a_bar_where_someone_watches_and_not_in_a_test(monkeypatch):
