@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from scipy.integrate import solve_ivp
-from scipy.optimize import root
 
 from .._errors import PlasticityError, SimulationError
 from .._limits import MAX_RHS_EVALS, SIMULTANEOUS_H  # MAX_RHS_EVALS per segment between doses; a 72 h run takes about 4,000
@@ -109,6 +107,8 @@ def param_vector(comp: Compiled, values: dict[str, float]) -> np.ndarray:
 
 def steady_state(comp: Compiled, p: np.ndarray, y0: np.ndarray | None = None) -> np.ndarray:
     """Drug-free steady state (inputs off): Newton from the baseline guess, with a relaxation fallback."""
+    from scipy.integrate import solve_ivp  # here, not at the top: a run on the compiled kernel never loads SciPy (0.3 s)
+    from scipy.optimize import root
 
     def residual(x: np.ndarray) -> float:
         f = comp.rhs(0.0, x, p)
@@ -212,6 +212,8 @@ def integrate(comp: Compiled, events: list, p: np.ndarray, y0: np.ndarray, times
 
     With `with_inputs`, also the parameter vector in force at each time (n_params, n_times), so
     readouts that depend on an infusion, bath or clamp input are evaluated with it."""
+    from scipy.integrate import solve_ivp
+
     flat = comp.flat
     sidx = {n: i for i, n in enumerate(flat.states)}
     pidx = {n: i for i, n in enumerate(flat.params)}
