@@ -21,7 +21,6 @@ KNOWN_LONG = {
 KNOWN_CIRCLES = [
     # the `_imported` twins: simulate and sweep hand an imported SBML model to sbml.result / sbml.batch, which call back
     ["simulator._simulate", "simulator.sbml.result"],
-    ["simulator.analysis.sensitivity", "simulator.analysis.sweep", "simulator.sbml.batch"],
 ]
 
 

@@ -110,7 +110,8 @@ def local_sensitivity(
     if model is not None:
         from ..sbml.batch import local_sensitivity_imported
 
-        return local_sensitivity_imported(model, readout=readout, params=params, times=times, rel_step=rel_step, floor=floor)
+        table, runs = local_sensitivity_imported(model, readout=readout, params=params, times=times, rel_step=rel_step, floor=floor)
+        return Sensitivity("local", readout, table, runs)
     s = _setup(regimen, species, overrides, None)
     names = _names(s, params, need_range=False)
     base = np.array([s.values[n] for n in names])

@@ -747,8 +747,8 @@ def sweep(
         if regimen or out is not None or scheduler is not None or metrics is not None:
             raise PlasticityError("sweep: with model= give vary/design/n/seed/population/hours/tolerances only "
                                   "(no regimen, out, scheduler or metrics)")
-        return sweep_imported(model, vary=vary, design=design, n=n, seed=seed, population=population, hours=hours,
-                              tolerances=tolerances, trajectories=trajectories)
+        table = sample(vary, design=design, n=n, seed=seed, population=population, base=model.values)
+        return sweep_imported(model, table, hours=hours, tolerances=tolerances, trajectories=trajectories)
     if not isinstance(condition, str):
         return _condition_axis(condition, out, trajectories, dict(
             regimen=regimen, species=species, vary=vary, design=design, n=n, seed=seed, population=population, metrics=metrics,

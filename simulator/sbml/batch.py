@@ -118,13 +118,12 @@ def run_members(model: ImportedModel, names: Sequence[str], values: np.ndarray, 
     return {c: v[:, cut:] for c, v in obs.items()}, list(batch[1])
 
 
-def sweep_imported(model: ImportedModel, *, vary=None, design: str = "grid", n: int | None = None, seed: int | None = 0,
-                   population=None, hours: float = 72.0, times=None, tolerances: Tolerances = Tolerances(), trajectories: bool = False):
-    """`sweep(model=...)`: one row per member with, for every column that changes, its peak, time of peak and final value."""
+def sweep_imported(model: ImportedModel, table: pd.DataFrame, *, hours: float = 72.0, times=None, tolerances: Tolerances = Tolerances(),
+                   trajectories: bool = False):
+    """`sweep(model=...)` of the members in `table` (one row each, one column per varied name; `sweep` samples it):
+    one row per member with, for every column that changes, its peak, time of peak and final value."""
     from .._simulate import time_grid
-    from ..analysis.sweep import sample
 
-    table = sample(vary, design=design, n=n, seed=seed, population=population, base=model.values)
     grid = time_grid(0.0, hours, times)
     obs, status = run_members(model, list(table.columns), table.to_numpy(), grid, tolerances)
     out = {"member": np.arange(len(table))}
@@ -145,10 +144,9 @@ def sweep_imported(model: ImportedModel, *, vary=None, design: str = "grid", n: 
 
 
 def local_sensitivity_imported(model: ImportedModel, *, readout: str, params: Sequence[str] | None, times: Sequence[float],
-                               rel_step: float = 1e-3, floor: float = 1e-6):
-    """d ln(readout) / d ln(param) at `times` (h) by central differences, all 2k + 1 runs in one batch."""
-    from ..analysis.sensitivity import Sensitivity
-
+                               rel_step: float = 1e-3, floor: float = 1e-6) -> tuple[pd.DataFrame, int]:
+    """d ln(readout) / d ln(param) at `times` (h) by central differences, all 2k + 1 runs in one batch:
+    (the table of time_h, param and s, the number of runs), which `local_sensitivity(model=...)` returns as its Sensitivity."""
     if readout not in [r[0] for r in model.readouts]:
         raise UnknownNameError("readout", readout, [r[0] for r in model.readouts])
     names = list(params) if params is not None else [p for p in model.params if p not in model.inputs and model.values[p] != 0]
@@ -169,4 +167,4 @@ def local_sensitivity_imported(model: ImportedModel, *, readout: str, params: Se
     with np.errstate(divide="ignore", invalid="ignore"):
         sens = np.where(np.abs(y0) > floor, dy / y0, 0.0)
     table = pd.DataFrame({"time_h": np.repeat(t[None, :], k, 0).ravel(), "param": np.repeat(names, len(t)), "s": sens.ravel()})
-    return Sensitivity("local", readout, table.sort_values(["time_h", "param"], ignore_index=True), 2 * k + 1)
+    return table.sort_values(["time_h", "param"], ignore_index=True), 2 * k + 1
