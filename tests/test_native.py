@@ -157,3 +157,48 @@ def test_kernel_is_cached_on_disk(ket):
     assert mod.__file__ and _native.MARKER in open(mod.__file__).read()
     steady, ok = _native.steady_states(ket.compiled, ket.p[None, :], ket.compiled.initial(ket.p)[None, :], 60)
     assert ok[0] and close_rel(steady[0], ket.y0, rtol=1e-8)
+
+
+def _ket_batch(ket, n: int) -> tuple:
+    P = np.tile(ket.p, (n, 1))
+    P[:, ket.flat.params.index("ketamine_clearance")] *= np.linspace(0.5, 2.0, n)
+    kind, target = np.zeros(1, np.int64), np.array([ket.flat.states.index("ketamine_depot_ip")], np.int64)
+    amounts, when = np.linspace(100.0, 3000.0, n)[:, None], np.zeros((n, 1))
+    return (ket.compiled, P, np.tile(ket.y0, (n, 1)), np.linspace(0.0, 72.0, 73), kind, target, amounts, when, Tolerances())
+
+
+def test_a_large_sweep_compiles_its_own_kernel_in_the_background_and_never_waits(ket, monkeypatch):
+    started = []
+    monkeypatch.setattr(_native, "_in_background", lambda what, call, message: started.append((what, call)))
+    monkeypatch.setattr(_native, "_own_ready", lambda comp: False)
+    monkeypatch.setattr(_native, "_preferred", set())
+    monkeypatch.delenv("PLASTICITY_KERNEL", raising=False)
+    _native.prefer_specialised(ket.compiled, _native.SPECIALISE_AT - 1)
+    assert started == [] and not _native._preferred  # a small batch: the generic kernel, nothing started
+    _native.prefer_specialised(ket.compiled, _native.SPECIALISE_AT)
+    assert [w for w, _ in started] == [ket.compiled.key] and started[0][1].startswith("compile_placed(")
+    if ket.compiled.key not in _native._modules:  # not ready yet: the members run on the generic kernel meanwhile
+        assert _native._chosen(ket.compiled)[0] is _native.generic()
+
+
+@pytest.mark.slow
+def test_the_models_own_kernel_gives_bit_identical_numbers(ket, monkeypatch):
+    """What makes switching a sweep to the model's own kernel mid-way safe: the same operations in the same order.
+    The own kernel is compiled as the background process does it (a cold compile where it is not cached yet)."""
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(_native, "_modules", {k: v for k, v in _native._modules.items() if k != ket.compiled.key})
+    monkeypatch.setattr(_native, "_preferred", set())
+    monkeypatch.delenv("PLASTICITY_KERNEL", raising=False)
+    args = _ket_batch(ket, 12)
+    generic, codes = _native.integrate(*args)
+    assert np.all(codes == 0) and ket.compiled.key not in _native._modules
+    name, path = _native._place(_native._specialised_source(ket.compiled))
+    call = f"compile_placed({name!r}, {str(path)!r}, {ket.compiled.n_states}, {len(ket.flat.params)})"
+    subprocess.run([sys.executable, "-c", f"from simulator.engine import native; native.{call}"], check=True, timeout=600)
+    assert _native._own_ready(ket.compiled)
+    _native.prefer_specialised(ket.compiled, _native.SPECIALISE_AT)
+    own, codes = _native.integrate(*args)
+    assert ket.compiled.key in _native._modules and np.all(codes == 0)
+    assert np.array_equal(own, generic)

@@ -37,7 +37,7 @@ from .._io import atomic_write, load_json, read_regular
 from .._limits import MAX_MEMBERS_IN_MEMORY, MAX_OUTPUT_ROWS, MAX_SAMPLE_VALUES, MAX_TRAJECTORY_BYTES
 from .._progress import progress_bar
 from .._simulate import DEGENERATE_FRACTION, check_dose_window, setup, time_grid, version
-from ..engine.batch import OK, check_readouts, observe_batch, run_batch
+from ..engine.batch import OK, check_readouts, observe_batch, prefer_own_kernel, run_batch
 from ..engine.scipy_path import Tolerances
 from ..model.compose import Clamp, compose
 from ..model.files import load_library
@@ -822,6 +822,7 @@ def sweep(
         short = chunk_size * n_chunks - n_members  # members the last chunk lacks
         done_members = len(finished) * chunk_size - (short if len(finished) and finished[-1] == n_chunks - 1 else 0)
         todo = _unfinished(n_chunks, finished)
+        prefer_own_kernel(s, n_members - done_members, spec.tol)  # before the pool forks: its workers inherit the choice
         ex = _executor(scheduler, workers, n_chunks - len(finished))
         bar = progress_bar(n_members, desc="sweep", unit="member", enabled=progress, initial=done_members)
         done = False

@@ -330,6 +330,7 @@ def run_batch(
         amounts[:, e] = a * (scale[:, e] if dose[e] else 1.0)
     Y = np.full((members, comp.n_states, len(times)), np.nan)
     live = np.array([k for k, s in enumerate(status) if s == OK], dtype=int)
+    prefer_own_kernel(setup, len(live), tol)
     if len(live) and engine(tol) == "native":
         retry = _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, live, Y, status)
         if len(retry):  # the compiled BDF gave up on these: the SciPy path (simulate's own solver) tries them
@@ -347,6 +348,13 @@ def engine(tol: Tolerances = Tolerances()) -> str:
     return "native" if tol.method in ("LSODA", "BDF") and _native.available() else "scipy"
 
 
+def prefer_own_kernel(setup, members: int, tol: Tolerances = Tolerances()) -> None:
+    """A batch or sweep of `members` members on the compiled engine: large ones move to the model's own kernel once a
+    background compile has made it (`native.prefer_specialised`); the numbers are the same on either kernel."""
+    if engine(tol) == "native":
+        _native.prefer_specialised(setup.compiled, members)
+
+
 def _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.ndarray, Y: np.ndarray, status: list[str]) -> np.ndarray:
     """Integrate members `idx` one by one in the compiled kernel; a failure is that member's status alone.
 
@@ -359,8 +367,11 @@ def _solve_native(comp, P, Y0, times, ev_list, amounts, ev_times, tol, idx: np.n
     kind = np.array([0 if ev.kind == "state" else 1 for ev in ev_list], dtype=np.int64)
     target = np.array([sidx[ev.target] if ev.kind == "state" else pidx[ev.target] for ev in ev_list], dtype=np.int64)
     own = not getattr(flat, "from_initial", False)  # an imported model's states may be negative: no floor
-    out, codes = _native.integrate(comp, P[:, idx].T, Y0[:, idx].T, times, kind, target, amounts[idx], ev_times[idx], tol, check=own)
-    Y[idx] = out
+    whole = len(idx) == Y.shape[0]  # every member live (idx is sorted): the kernel writes into Y itself, no second copy
+    out, codes = _native.integrate(comp, P[:, idx].T, Y0[:, idx].T, times, kind, target, amounts[idx], ev_times[idx], tol, check=own,
+                                   out=Y if whole else None)
+    if not whole:
+        Y[idx] = out
     pos = np.flatnonzero(codes == _native.BELOW_FLOOR)
     if len(pos):  # a state under the floor is a wrong answer: refine once (rtol 100 x tighter), then report it
         below, fine = idx[pos], refined(tol)
