@@ -26,11 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOSE = "ketamine 10 mg/kg ip"
 FIRST = """
-import time; t = time.perf_counter()
+import time; t, c = time.perf_counter(), time.process_time()
 import simulator
 simulator.simulate(["ketamine 10 mg/kg ip"], hours=72)
-print(time.perf_counter() - t)
+print(time.perf_counter() - t, time.process_time() - c)
 """
+FRESH_REPEAT = 5  # fresh processes per engine; the median, as one start-up on a shared machine can be twice another
 NEW_STRUCTURES = {
     "compound": dict(regimen=["ketamine 10 mg/kg ip", "psilocybin 1 mg/kg ip at 24 h"]),
     "species": dict(regimen=["ketamine 10 mg/kg ip"], species="rat"),
@@ -50,10 +51,14 @@ def _median_ms(fn, repeat: int) -> float:
     return 1e3 * statistics.median(times)
 
 
-def _fresh(engine: str) -> float:
+def _fresh(engine: str) -> tuple[float, float]:
+    """Median (wall s, CPU s) of a first `simulate()` in FRESH_REPEAT fresh processes, import included."""
     env = {**os.environ, "PLASTICITY_ENGINE": engine, "PLASTICITY_QUIET": "1"}
-    out = subprocess.run([sys.executable, "-c", FIRST], capture_output=True, text=True, check=True, env=env, cwd=ROOT)
-    return float(out.stdout.split()[-1])
+    runs = []
+    for _ in range(FRESH_REPEAT):
+        out = subprocess.run([sys.executable, "-c", FIRST], capture_output=True, text=True, check=True, env=env, cwd=ROOT)
+        runs.append(tuple(float(x) for x in out.stdout.split()[-2:]))
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
 def _command(argv: list[str], engine: str) -> float:
@@ -100,9 +105,10 @@ def main() -> None:
           f"(kernel {scipy_ms / kernel_ms:.0f}x faster)")
     if rr_ms is not None:
         print(f"libRoadRunner single run (721 rows): {rr_ms:.2f} ms; simulate() on the kernel is {rr_ms / kernel_ms:.2f}x its speed")
-    fresh_k, fresh_s = _fresh("native"), _fresh("scipy")
-    print(f"first simulate() in a fresh process, cache warm, import included: kernel {fresh_k:.2f} s, SciPy path {fresh_s:.2f} s "
-          f"(ratio {fresh_k / fresh_s:.2f})")
+    (fresh_k, cpu_k), (fresh_s, cpu_s) = _fresh("native"), _fresh("scipy")
+    print(f"first simulate() in a fresh process, cache warm, import included (median of {FRESH_REPEAT}): kernel {fresh_k:.2f} s "
+          f"({cpu_k:.2f} s CPU), SciPy path {fresh_s:.2f} s ({cpu_s:.2f} s CPU) (ratio {fresh_k / fresh_s:.2f}); "
+          f"load average {os.getloadavg()[0]:.1f}")
     for what, kw in NEW_STRUCTURES.items():
         kw = dict(kw)
         t = time.perf_counter()
