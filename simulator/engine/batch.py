@@ -406,12 +406,14 @@ def observe_batch(setup, Y: np.ndarray, param_matrix: np.ndarray, inputs: dict[i
     Pass `inputs=out.inputs` from `run_batch`, so readouts of a clamped node (or anything reading an
     infusion or bath input) see each input as it was at each time rather than its value at the start."""
     comp = setup.compiled
-    p = list(np.asarray(param_matrix, dtype=float).T[:, None, :])  # each (1, members): broadcasts over time
+    p = list(np.asarray(param_matrix, dtype=float).T[:, :, None])  # each (members, 1): broadcasts over time
     for j, track in (inputs or {}).items():
-        p[j] = track.T  # (n_times, members)
-    y = np.moveaxis(Y, 0, -1)  # (n_states, n_times, members)
+        p[j] = track  # (members, n_times)
+    # (n_states, members, n_times), a view whose last axis runs along memory: each readout is computed over
+    # contiguous rows and written straight into its own (members, n_times) block of one array, with no transposed copy
+    y = np.swapaxes(Y, 0, 1)
     obs = comp.observe(y, p)
-    return {name: np.broadcast_to(obs[i], y.shape[1:]).T.copy() for i, (name, _, _) in enumerate(setup.flat.readouts)}
+    return {name: obs[i] for i, (name, _, _) in enumerate(setup.flat.readouts)}
 
 
 def check_readouts(obs: dict[str, np.ndarray], times: np.ndarray, status: list[str], tol: Tolerances = Tolerances(), *,
