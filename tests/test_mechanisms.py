@@ -48,15 +48,8 @@ def test_cascade_order_mtorc1_then_protein_then_spines(mouse_ketamine):
     assert peak_time(tc, "gain") >= 12.0
 
 
-# known misses (README "Limits of the model"): a brief exposure through a short route leaves too little protein
-KNOWN_SHORT = {"tabernanthalog 50 mg/kg ip": "tabernanthalog's partial 5-HT2A response gives +4.6%",
-               "dmt 10 mg/kg ip": "DMT's 5-HT2A exposure lasts under an hour in rat: +2.5%",
-               "rapastinel 3 mg/kg iv": "rapastinel's brain exposure (assumed partition 0.1, t1/2 ~7 min) lasts ~20 min: +3.7%"}
-CASES = [pytest.param(s, d, marks=pytest.mark.xfail(reason=KNOWN_SHORT[d], strict=False)) if d in KNOWN_SHORT else (s, d) for s, d in CLASSES]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("species, dose", CASES)
+@pytest.mark.parametrize("species, dose", CLASSES)
 def test_every_class_raises_spines_through_mtorc1(species, dose):
     g = simulator.simulate([dose], species=species, hours=24.5).spine_gain(24)
     gr = simulator.simulate([RAPAMYCIN, dose], species=species, hours=24.5).spine_gain(24)

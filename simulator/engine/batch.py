@@ -406,7 +406,11 @@ def observe_batch(setup, Y: np.ndarray, param_matrix: np.ndarray, inputs: dict[i
     Pass `inputs=out.inputs` from `run_batch`, so readouts of a clamped node (or anything reading an
     infusion or bath input) see each input as it was at each time rather than its value at the start."""
     comp = setup.compiled
-    p = list(np.asarray(param_matrix, dtype=float).T[:, :, None])  # each (members, 1): broadcasts over time
+    P = np.asarray(param_matrix, dtype=float).T
+    # a parameter every member shares is a number, as in a single run: numpy's power then takes its whole-exponent
+    # paths (Hill coefficients), where a column of exponents made every power a pow call per element
+    same = np.all(P == P[:, :1], axis=1) & (P.shape[1] > 0)
+    p: list = [float(P[j, 0]) if same[j] else P[j][:, None] for j in range(P.shape[0])]  # (members, 1): broadcasts over time
     for j, track in (inputs or {}).items():
         p[j] = track  # (members, n_times)
     # (n_states, members, n_times), a view whose last axis runs along memory: each readout is computed over
