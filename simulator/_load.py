@@ -101,11 +101,11 @@ def load_result(path: str | Path, *, library: Library | None = None, model: Impo
 
 def _imported(path: Path, df, states, prov: dict, model: ImportedModel | None) -> Result:
     """An imported model's saved run: its table and provenance, with the model given again (for units and the run without events)."""
-    from ._simulate import Setup
+    from ._simulate import ImportedResult, Setup
     from .engine.scipy_path import Tolerances
     from .model.compose import Interventions
     from .model.regimen import Regimen
-    from .sbml.result import ImportedResult, model_hash
+    from .sbml.result import model_hash
     from .sbml.run import engine_of, start_values
 
     if model is None or getattr(model, "sbml_events", None) is None:
