@@ -312,6 +312,26 @@ def test_preexisting_elimination_follows_the_cohort_exactly():
 
 
 def test_vehicle_preexisting_elimination_starts_at_the_population_rate():
+    """At the first time the cohort is the whole population, so its loss is the instantaneous elimination of all spines."""
     tc = simulator.simulate([], species="mouse", hours=48).timecourse
     _, rate = V.preexisting_elimination(tc)
-    assert rate[0] == pytest.approx(tc["spine_elimination_rate"].iloc[0], rel=1e-9)
+    assert rate[0] == pytest.approx(tc["spine_elimination_flux"].iloc[0], rel=1e-9)
+
+
+def test_imaging_counts_far_less_turnover_than_happens():
+    """Labile spines born and lost between two sessions weeks apart are never seen: at rest the imaging-counted
+    formation and elimination match each other and sit far below the instantaneous turnover (Zuo 2005 vs Holtmaat 2005)."""
+    tc = simulator.simulate([], species="mouse", hours=1).timecourse.iloc[0]
+    assert tc["spine_formation_rate"] == pytest.approx(tc["spine_elimination_rate"], rel=0.3)
+    assert tc["spine_formation_rate"] < 0.1 * tc["spine_formation_flux"]
+    assert tc["spine_elimination_rate"] < 0.1 * tc["spine_elimination_flux"]
+
+
+def test_a_drug_leaves_the_fate_of_pre_existing_spines_alone():
+    """Ketamine's new spines are stabilised as they form; the spines present at the dose keep their resting fate."""
+    dosed = simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=72).timecourse
+    vehicle = simulator.simulate([], species="mouse", hours=72).timecourse
+    _, drug_rate = V.preexisting_elimination(dosed)
+    _, vehicle_rate = V.preexisting_elimination(vehicle)
+    np.testing.assert_allclose(drug_rate, vehicle_rate, rtol=1e-6)
+    assert dosed["spine_maturing"].iloc[-1] > 1.5 * vehicle["spine_maturing"].iloc[-1]
