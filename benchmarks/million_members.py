@@ -9,7 +9,9 @@ members), the way `plasticity sweep --out` does. It prints both rates, their rat
 memory of all the processes together (this one and its pool workers), sampled from /proc every 50 ms
 while each sweep runs: the proportional set size (Pss: a page that forked workers share with this
 process counts once, split between them), and beside it the plain sum of resident sets (RSS, which
-counts each shared page in every process) and the sum of each process's own peak (VmHWM), upper bounds. Above 1,000,000 members the streamed sweep returns its table as a dataset on disk and
+counts each shared page in every process) and the sum of each process's own peak (VmHWM), upper bounds.
+CPU seconds of this process and its finished workers are printed too, and members per CPU second: on a
+shared machine the wall-time rates follow the other work, the CPU rates much less. Above 1,000,000 members the streamed sweep returns its table as a dataset on disk and
 this script counts it without reading it. The load average is printed with the figures: the machine
 may be shared.
 """
@@ -102,10 +104,16 @@ class PeakMemory:
 def run(n: int, out: str | None, chunk_size: int, workers: int):
     kw = dict(design="population", n=n, seed=1, population=POPULATION, chunk_size=chunk_size, workers=workers, progress=False)
     with PeakMemory() as mem:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu()
         df = simulator.sweep("ketamine 10 mg/kg ip", out=out, **kw)
-        wall = time.perf_counter() - t
-    return df, wall, mem
+        wall, cpu = time.perf_counter() - t, _cpu() - c
+    return df, wall, cpu, mem
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (the pool's workers, once it is shut down)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def main() -> None:
@@ -119,11 +127,11 @@ def main() -> None:
     shutil.rmtree(args.out, ignore_errors=True)
     n_mem = min(args.n, args.n_memory)
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    mem_df, mem_wall, mem_mem = run(n_mem, None, args.chunk_size, args.workers)
+    mem_df, mem_wall, mem_cpu, mem_mem = run(n_mem, None, args.chunk_size, args.workers)
     mem_ok = int((mem_df["status"] == "ok").sum())
     del mem_df
     load_mid = os.getloadavg()[0]
-    df, wall, mem = run(args.n, args.out, args.chunk_size, args.workers)
+    df, wall, cpu, mem = run(args.n, args.out, args.chunk_size, args.workers)
     rows = pads.dataset(args.out, format="parquet").count_rows()
     if isinstance(df, pd.DataFrame):
         ok = int((df["status"] == "ok").sum())
@@ -132,12 +140,14 @@ def main() -> None:
     rate_mem, rate = n_mem / mem_wall, args.n / wall
     print(f"chunk_size={args.chunk_size} workers={args.workers} cores={os.cpu_count()}")
     print(f"in memory: members={n_mem} ok={mem_ok} wall_s={mem_wall:.1f} members_per_s={rate_mem:.0f} "
+          f"cpu_s={mem_cpu:.1f} members_per_cpu_s={n_mem / mem_cpu:.0f} "
           f"peak_pss_all_processes_mb={mem_mem.pss_mb:.0f} (rss sum {mem_mem.peak_mb:.0f}, per-process peaks {mem_mem.hwm_sum_mb:.0f}) "
           f"load={load_mid:.2f}")
     print(f"streamed:  members={args.n} rows_written={rows} ok={ok} wall_s={wall:.1f} members_per_s={rate:.0f} "
+          f"cpu_s={cpu:.1f} members_per_cpu_s={args.n / cpu:.0f} "
           f"peak_pss_all_processes_mb={mem.pss_mb:.0f} (rss sum {mem.peak_mb:.0f}, per-process peaks {mem.hwm_sum_mb:.0f}) "
           f"load={os.getloadavg()[0]:.2f}")
-    print(f"streamed_vs_in_memory={rate / rate_mem:.2f}")
+    print(f"streamed_vs_in_memory={rate / rate_mem:.2f} per_cpu_second={(args.n / cpu) / (n_mem / mem_cpu):.2f}")
 
 
 if __name__ == "__main__":
