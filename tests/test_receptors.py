@@ -74,6 +74,25 @@ def test_non_hallucinogenic_agonist_drives_without_signal():
     assert drive > 0.1 and hal == 0.0
 
 
+@pytest.mark.parametrize("psilocin_nM", [1.0, 10.0, 100.0, 1000.0])
+def test_the_hallucinogenic_response_has_its_own_transducer(psilocin_nM):
+    """The hallucinogenic response is (g S)^n / (1 + (g S)^n) of the receptor stimulus S, the operational model with
+    its own slope n and gain g (pathway.toml), while the drive keeps S / (1 + S): psilocin's hallucinogenic efficacy is 1,
+    so its signal follows from its drive alone."""
+    n = LIB.pathway.parameters["ht2a_hallucinogenic_slope"].value
+    g = LIB.pathway.parameters["ht2a_hallucinogenic_gain"].value
+    drive, hal = engagement({"psilocin": psilocin_nM}, "drive_ht2a", "halluc_ht2a")
+    stimulus = drive / (1 - drive)
+    assert hal == pytest.approx((g * stimulus) ** n / (1 + (g * stimulus) ** n), rel=1e-9)
+
+
+def test_the_hallucinogenic_response_is_steeper_than_the_drive():
+    """A 3-fold lower psilocin level loses more than 3-fold of the hallucinogenic signal at low levels (slope n > 1),
+    but less than 3-fold of the drive."""
+    (d_hi, h_hi), (d_lo, h_lo) = (engagement({"psilocin": c}, "drive_ht2a", "halluc_ht2a") for c in (3.0, 1.0))
+    assert d_hi / d_lo < 3 < h_hi / h_lo
+
+
 def test_modulators_add_efficacy_times_occupancy():
     """An allosteric modulator's potentiation is its maximal effect times its occupancy (issue 22 keeps PAM targets so)."""
     c = LIB.compound("(2r,6r)-hnk").targets["ampa_pam"]
@@ -110,14 +129,15 @@ def span(t: np.ndarray, y: np.ndarray, frac: float = 0.5) -> float:
 
 def test_lsds_signal_outlasts_its_concentration():
     """Slow dissociation from 5-HT2A (Wacker 2017 Cell): after LSD 0.1 mg/kg in mouse the signal lasts longer than the
-    brain concentration, and longer than it would with fast binding."""
+    brain concentration, and longer than it would with fast binding (by about half: a residence of 1.2 h, bounded by the
+    human PK-PD, against a mouse brain half-life of about 20 min)."""
     times = np.linspace(0, 24, 24 * 60 + 1)
     slow = simulator.simulate(["lsd 0.1 mg/kg ip"], species="mouse", hours=24, times=times).timecourse
     fast = simulator.simulate(["lsd 0.1 mg/kg ip"], species="mouse", hours=24, times=times, params={"lsd_ht2a_koff": 1000.0}).timecourse
     t = slow["time_h"].to_numpy()
     signal = span(t, slow["hallucinogenic_signal"].to_numpy())
     assert signal > 2 * span(t, slow["lsd_brain_nM"].to_numpy())
-    assert signal > 1.5 * span(t, fast["hallucinogenic_signal"].to_numpy())
+    assert signal > 1.3 * span(t, fast["hallucinogenic_signal"].to_numpy())
 
 
 # ---------------------------------------------------------------- the compound files' new keys are checked

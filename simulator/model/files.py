@@ -191,6 +191,8 @@ class Target:
     potency_scale: str | None
     description: str
     tau_scale: str | None = None  # a parameter scaling every ligand's tau: the tissue's receptor reserve and coupling
+    hallucinogenic_slope: str | None = None  # a parameter: the transducer slope from receptor stimulus to the hallucinogenic response
+    hallucinogenic_gain: str | None = None  # a parameter: that response's own amplification of the stimulus (its receptor reserve)
 
 
 @dataclass(frozen=True)
@@ -265,16 +267,17 @@ def load_pathway(path: Path) -> Pathway:
         where = f"targets.{name}"
         if not isinstance(entry, dict):
             raise ModelFileError(file, where, f"expected a table {{ kind = ..., description = ... }}, got {entry!r:.60}")
-        for key in ("potency_scale", "tau_scale"):
+        for key in ("potency_scale", "tau_scale", "hallucinogenic_slope", "hallucinogenic_gain"):
             if entry.get(key) is not None and not isinstance(entry[key], str):
                 raise ModelFileError(file, f"{where}.{key}", f"expected a parameter name, got {entry[key]!r:.60}")
         kind = _text(entry, "kind", file, where)
         if kind not in TARGET_KINDS:
             raise ModelFileError(file, f"{where}.kind", f"expected one of {TARGET_KINDS}, got {kind!r}")
-        if entry.get("tau_scale") is not None and kind != "agonist":
-            raise ModelFileError(file, f"{where}.tau_scale", f"only an agonist target has operational efficacies to scale; kind is {kind!r}")
+        for key in ("tau_scale", "hallucinogenic_slope", "hallucinogenic_gain"):
+            if entry.get(key) is not None and kind != "agonist":
+                raise ModelFileError(file, f"{where}.{key}", f"only an agonist target has an operational response to shape; kind is {kind!r}")
         targets[name] = Target(name, kind, _text(entry, "from", file, where, name), entry.get("potency_scale"), _text(entry, "description", file, where, ""),
-                               entry.get("tau_scale"))
+                               entry.get("tau_scale"), entry.get("hallucinogenic_slope"), entry.get("hallucinogenic_gain"))
     edges = {}
     for name, entry in _table(data, "edges", file, required=False).items():
         if not isinstance(entry, dict):

@@ -13,7 +13,10 @@ The pathway reads, by name:
   `tau_scale` parameter multiplies every tau: tau = ligand efficacy x the tissue's receptor density and coupling); at a modulator
   target (kind "modulator", allosteric potentiation) it is sum_i e_i occ_i, each ligand's maximal potentiation
   e_i times its occupancy;
-- halluc_<target>: the same response weighted by each ligand's hallucinogenic efficacy;
+- halluc_<target>: the same response weighted by each ligand's hallucinogenic efficacy; where the target names
+  `hallucinogenic_slope` (n) and `hallucinogenic_gain` (g) parameters, this response has its own transducer,
+  (g S)^n / (1 + (g S)^n) of the stimulus S = sum_i tau_i occ_i (Black & Leff's slope and receptor reserve for a
+  perceptual response, steeper and more amplified than the cellular one);
 - conc_<target>: the summed free concentration (nM), for bath-applied ligands.
 """
 
@@ -88,7 +91,13 @@ def _operational(m: ModelParts, t: Target, ligands: list[Ligand], occ: dict[str,
         if ct.hallucinogenic_efficacy is not None:
             hal.append(_param(m, cid, t, ct, "hallucinogenic_efficacy") * tau * occ[cid])
     total = sp.Add(*stim)
-    return total / (1 + total), sp.Add(*hal) / (1 + total)
+    if not (t.hallucinogenic_slope or t.hallucinogenic_gain):
+        return total / (1 + total), sp.Add(*hal) / (1 + total)
+    # the hallucinogenic response's own transducer, (g S)^n / (1 + (g S)^n) of the stimulus S (Black & Leff's slope n,
+    # and a gain g for its receptor reserve), shared among the ligands by their part of S; n = g = 1 is the form above
+    n = sp.Symbol(t.hallucinogenic_slope) if t.hallucinogenic_slope else sp.Integer(1)
+    g = sp.Symbol(t.hallucinogenic_gain) if t.hallucinogenic_gain else sp.Integer(1)
+    return total / (1 + total), sp.Add(*hal) * g ** n * total ** (n - 1) / (1 + (g * total) ** n)
 
 
 def _tau(m: ModelParts, cid: str, t: Target, ct: CompoundTarget, file: str) -> sp.Expr | None:
