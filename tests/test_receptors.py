@@ -171,3 +171,18 @@ def test_a_full_agonist_needs_tau(tmp_path):
     lib = load_library(root)
     with pytest.raises(ModelFileError, match="lisuride.toml.*targets.ht2a.efficacy.*infinite"):
         compose(lib, Regimen.coerce(["lisuride 1 mg/kg ip"]), lib.get_species("mouse"))
+
+
+def test_a_hallucinogenic_transducer_belongs_to_an_agonist_target(tmp_path):
+    """Only an agonist target has a response to shape: the slope on a block target is refused, naming the key."""
+    import shutil
+
+    root = tmp_path / "models"
+    shutil.copytree(LIB.root, root)
+    f = root / "pathway.toml"
+    text = f.read_text(encoding="utf-8")
+    old = '[targets.m1]\nkind = "block"\n'
+    assert text.count(old) == 1
+    f.write_text(text.replace(old, old + 'hallucinogenic_slope = "ht2a_hallucinogenic_slope"\n'), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="targets.m1.hallucinogenic_slope.*only an agonist target"):
+        load_library(root)
