@@ -6,8 +6,9 @@ Runs `simulator.sweep` over a log-normal population (ketamine 10 mg/kg ip in mou
 clearance and NMDA potency, every metric) twice in one process: first in memory (no `out`, the first
 --n-memory members of the same population), then streamed into a folder of Parquet chunks (--n
 members), the way `plasticity sweep --out` does. It prints both rates, their ratio, and the peak
-memory of all the processes together (this one and its pool workers), sampled from /proc every 50 ms
-while each sweep runs: the proportional set size (Pss: a page that forked workers share with this
+memory of all the processes together (this one and its pool workers), sampled from /proc every 0.25 s
+while each sweep runs (reading smaps_rollup walks a process's page tables: sampled more often, it cost
+the sweep a tenth of its CPU): the proportional set size (Pss: a page that forked workers share with this
 process counts once, split between them), and beside it the plain sum of resident sets (RSS, which
 counts each shared page in every process) and the sum of each process's own peak (VmHWM), upper bounds.
 CPU seconds of this process and its finished workers are printed too, and members per CPU second: on a
@@ -66,7 +67,7 @@ class PeakMemory:
     """Samples the summed memory of this process and its descendants in a thread: peak Pss and RSS sums (KiB), and
     each process's own peak RSS (VmHWM)."""
 
-    def __init__(self, every_s: float = 0.05):
+    def __init__(self, every_s: float = 0.25):
         self.every_s, self.pss, self.peak, self.hwm = every_s, 0, 0, {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
