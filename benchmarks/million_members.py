@@ -7,8 +7,8 @@ clearance and NMDA potency, every metric) twice in one process: first in memory 
 --n-memory members of the same population), then streamed into a folder of Parquet chunks (--n
 members), the way `plasticity sweep --out` does. It prints both rates, their ratio, and the peak
 memory of all the processes together (this one and its pool workers), sampled from /proc every 0.25 s
-while each sweep runs (reading smaps_rollup walks a process's page tables: sampled more often, it cost
-the sweep a tenth of its CPU): the proportional set size (Pss: a page that forked workers share with this
+while each sweep runs (reading smaps_rollup walks a process's page tables, in this process's CPU time,
+so it is not read more often): the proportional set size (Pss: a page that forked workers share with this
 process counts once, split between them), and beside it the plain sum of resident sets (RSS, which
 counts each shared page in every process) and the sum of each process's own peak (VmHWM), upper bounds.
 CPU seconds of this process and its finished workers are printed too, and members per CPU second: on a
