@@ -95,8 +95,8 @@ def main() -> None:
         ref, rr_compile = roadrunner_sweep(xml, VARY, values)
         rr_s, rr_cpu = time.perf_counter() - t0, time.process_time() - c0
         row(n, values, ref, rr_s, rr_cpu)
-    waiting = [p for p in _native._spawned.values() if p is not None and p.poll() is None]
-    if waiting:  # the largest run started the model's own kernel compiling: wait for it, run again
+    waiting = [p for p in _native._spawned.values() if p is not None]
+    if waiting:  # the largest run started the model's own kernel compiling (it may be done already): wait for it, run again
         t0 = time.perf_counter()
         for p in waiting:
             p.wait()
