@@ -100,3 +100,27 @@ def test_a_new_structure_needs_no_compile(monkeypatch):
                                    np.zeros(0, np.int64), np.zeros((1, 0)), np.zeros((1, 0)), simulator.Tolerances())
     assert status[0] == 0 and np.all(np.isfinite(out))
     assert native.compile_seconds == before
+
+
+def test_tape_differentiates_a_state_dependent_exponent():
+    """A parameter raised to a power that a state sets (a loss factor to the power of a stress level that is itself a
+    state) runs on the tape, with the Jacobian sympy gives: such a model needs no compile of its own."""
+    import sympy as sp
+
+    from simulator.engine import codegen
+    from simulator.engine.tape import build
+
+    y0, y1, p0, p1 = sp.symbols("y_0 y_1 p_0 p_1")
+    odes = [codegen._protect(-(p0 ** (p1 * y1)) * y0), codegen._protect(p1 - y1 ** sp.Rational(3, 2) * y0)]
+    tape = build([], odes, 2, 2)
+    ns = {"np": np, "pos": codegen.pos, "dpow": codegen.dpow, "ppow": codegen.ppow}
+    exec("\n\n".join([codegen.python_source(tape, "rhs", 2, 2), codegen.python_source(tape, "jac", 2, 2)]), ns)
+    got_rhs, got_jac = ns["rhs_into"], ns["jac_into"]
+    ref_ns = dict(ns)
+    exec("\n\n".join(codegen._sympy_model([], odes, 2, 2)[0]), ref_ns)
+    y, p = np.array([0.7, 1.3]), np.array([1.25, 0.8])
+    jac, ref = np.zeros((2, 2)), np.zeros((2, 2))
+    got_jac(0.0, y, p, jac)
+    ref_ns["jac_into"](0.0, y, p, ref)
+    assert np.allclose(got_rhs(0.0, y, p, np.empty(2)), ref_ns["rhs_into"](0.0, y, p, np.empty(2)), rtol=1e-13)
+    assert ref[0, 1] != 0.0 and np.allclose(jac, ref, rtol=1e-12, atol=1e-14)

@@ -218,8 +218,10 @@ class _Derivatives:
             elif code == DIV:  # (ga - r gb) / b
                 g = self._sum(ga, self._scaled(gb, dst), SUB)
                 g = {j: em.op(DIV, d, b) for j, d in g.items()}
-            elif code in (PPOW, DPOW) and not gb:  # n dpow(a, n - 1) ga (DPow: m dpow(a, m - 1) ga)
-                g = self._scaled(ga, em.op(MUL, b, em.op(DPOW, a, em.op(SUB, b, em.const(1.0)))))
+            elif code in (PPOW, DPOW):  # n dpow(a, n - 1) ga + pow(a, n) log(a) gn (DPow alike, with m)
+                g = self._scaled(ga, em.op(MUL, b, em.op(DPOW, a, em.op(SUB, b, em.const(1.0))))) if ga else {}
+                if gb:  # a state-dependent exponent, e.g. a factor raised to a stress level that is itself a state
+                    g = self._sum(g, self._scaled(gb, em.op(MUL, dst, em.op(LOG, a))))
             elif code == IPOW:
                 g = self._scaled(ga, em.op(MUL, em.const(b), em.op(IPOW, a, b - 1)) if b > 1 else em.const(1.0))
             elif code == LOG:
