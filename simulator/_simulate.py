@@ -19,6 +19,7 @@ from .engine.codegen import Compiled, compile_model
 from .engine.scipy_path import AnswerCheckError, Tolerances, check_answer, check_times, floor, param_vector, refined
 from .engine.single import integrate, prepare
 from .model.compose import Clamp, FlatModel, Interventions, compose
+from .model.course import parse_course
 from .model.files import Library, load_library
 from .model.regimen import Dose, Regimen, check_time
 
@@ -115,7 +116,8 @@ def setup(
     sp_ = lib.get_species(species)
     iv = _interventions(genotype, cut, scale, clamp, condition)
     if model is None:
-        iv = replace(iv, condition=lib.condition(iv.condition).name)  # an alias ('cus') names the same model as its condition
+        # an alias ('cus') names the same model as its condition; the course keeps one canonical text ('... from 0 h')
+        iv = replace(iv, condition=parse_course(iv.condition).text(lib.condition(iv.condition).name))
     if model is not None and (len(reg.doses) or iv != Interventions(str(genotype))):
         raise PlasticityError("model: an imported model carries its own events; give no regimen, genotype or interventions with model=")
     flat = compose(lib, reg, sp_, iv) if model is None else model
@@ -253,6 +255,8 @@ def simulate(
     (Clamp("mtorc1", 0.0, 2, 6): hold mTORC1 at 0 x baseline from 2 to 6 h) are interventions.
     `condition` ("chronic_stress", "chronic_corticosterone"; models/conditions.toml) starts the run from that
     condition's drug-free steady state; params={"condition_severity": 0.5} gives a milder one (0 = none).
+    A course makes it a process: "chronic_stress from 0 d" (onset in an unstressed animal), "chronic_stress until
+    14 d" (recovery), "chronic_stress from -21 d until 0 h"; the `condition_load` column is its drive (0 to 1).
     `model` runs an imported FlatModel (`from_sbml(path)`) from its own initial values instead;
     `species_as` ("amount" | "concentration") then reports every species in that basis (default: as declared).
     `library` is a model library of your own, e.g. with a compound defined in Python (`simulator.add_compound`).
@@ -364,7 +368,7 @@ class Result:
         """The vehicle run of the same species, genotype, condition, parameters and interventions."""
         s = self.setup
         iv = s.interventions
-        params = {n: v for n, v in s.values.items() if n in s.library.pathway.parameters or n.startswith("condition_")}
+        params = {n: v for n, v in s.values.items() if (n in s.library.pathway.parameters or n.startswith("condition_")) and n not in s.flat.inputs}
         return simulate(
             [], species=s.species, hours=self.provenance["hours"], params=params, times=self.timecourse["time_h"].to_numpy(),
             genotype=iv.genotype, cut=iv.cut, scale=dict(iv.scale), clamp=iv.clamp, tolerances=Tolerances(**self.provenance["tolerances"]),

@@ -16,7 +16,8 @@ from functools import cached_property, lru_cache
 import sympy as sp
 
 from .._errors import ModelFileError, PlasticityError, RegimenError, UnknownNameError
-from .files import Library, Param, Pathway, Species
+from .course import Course, parse_course
+from .files import Condition, Library, Param, Pathway, Species
 from .parts import ModelParts
 from .pharmacokinetics import add_pharmacokinetics, compounds_present, route_state
 from .receptors import add_receptors
@@ -305,15 +306,43 @@ def _genotype_and_condition(m: ModelParts, lib: Library, interventions: Interven
     for pname, mult in geno.multipliers.items():
         m.values[pname] *= mult.value
     cond = lib.condition(interventions.condition)
+    course = parse_course(interventions.condition)
+    if not cond.multipliers and not (course.ongoing and math.isinf(course.end_h)):
+        raise PlasticityError(f"condition: '{cond.name}' changes nothing, so it has no course to start or end; got {interventions.condition!r}")
     if cond.multipliers:
-        # p -> p * condition_<p> ** condition_severity in every expression: severity 0 is no condition, 1 the sourced one,
-        # and both stay parameters (sweepable); genotype multipliers above compose with them
+        # p -> p * condition_<p> ** (condition_severity * condition_load) in every expression: severity 0 is no condition,
+        # 1 the sourced one, and both stay parameters (sweepable); genotype multipliers above compose with them
         sev = m.param("condition_severity", CONDITION_SEVERITY)
+        load = _condition_course(m, cond, course)
         sub = {}
         for pname, mult in cond.multipliers.items():
             c = m.param(f"condition_{pname}", Param(f"condition_{pname}", mult.value, "1", f"condition {cond.name}: {mult.source}", mult.range))
-            sub[sp.Symbol(pname)] = sp.Symbol(pname) * c**sev
-        m.substitute(sub)
+            sub[sp.Symbol(pname)] = sp.Symbol(pname) * c ** (sev * load)
+        m.substitute(sub, initial=False)
+        # initial values (a guess the steady-state solver refines) read the drive at its value before the run
+        m.initial = {n: e.xreplace(sub).xreplace({load: sp.Symbol("condition_ongoing")}) for n, e in m.initial.items()}
+
+
+def _condition_course(m: ModelParts, cond: Condition, course: Course) -> sp.Symbol:
+    """The condition's drive as a state, 0 (none) to 1 (its long-run set point): it builds at the condition's onset
+    rate while the condition is present and fades at its recovery rate after it ends. An ongoing condition starts
+    present (the run starts at its set point, as a steady-state condition); `from` starts it absent and switches
+    it on with an event, `until` switches it off."""
+    ongoing = m.param("condition_ongoing", Param("condition_ongoing", float(course.ongoing), "1",
+                                                 "condition: 1 = present before the run (it starts at the set point), 0 = absent until its start"))
+    onset = m.param("condition_onset", Param("condition_onset", cond.onset.value, cond.onset.unit, f"condition {cond.name}: {cond.onset.source}", cond.onset.range))
+    recovery = m.param("condition_recovery", Param("condition_recovery", cond.recovery.value, cond.recovery.unit,
+                                                   f"condition {cond.name}: {cond.recovery.source}", cond.recovery.range))
+    present = ongoing + m.input("condition_switch")
+    load = sp.Symbol("condition_load")
+    m.state("condition_load", onset * present * (1 - load) - recovery * (1 - present) * load, "1", ongoing)
+    m.descriptions["condition_load"] = f"drive of the condition {cond.name}: 0 = none, 1 = its long-run set point"
+    m.readouts.append(("condition_load", load, "1"))
+    if math.isfinite(course.start_h):
+        m.events.append(DoseEvent(course.start_h, "condition_switch", "input", 1.0, (), (), f"{cond.name} starts"))
+    if math.isfinite(course.end_h):
+        m.events.append(DoseEvent(course.end_h, "condition_switch", "input", -1.0, (), (), f"{cond.name} ends"))
+    return load
 
 
 def _cut_edges(m: ModelParts, pw: Pathway, interventions: Interventions) -> dict[str, str]:

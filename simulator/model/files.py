@@ -25,6 +25,7 @@ from .._cache import load_entry, save_entry
 from .._errors import ModelFileError, PlasticityError, UnknownNameError
 from .._io import nesting_depth, read_regular
 from .._limits import MAX_JSON_DEPTH, MAX_MODEL_FILE_BYTES
+from .course import parse_course
 
 ROUTES = ("iv", "ip", "sc", "oral", "intranasal", "icv")
 TARGET_KINDS = ("block", "agonist", "modulator", "concentration")
@@ -369,10 +370,22 @@ class Condition:
     aliases: tuple[str, ...]
     multipliers: dict[str, Param]
     protocol: str = ""
+    onset: Param | None = None  # rate (1/h) at which the condition's drive builds once it starts
+    recovery: Param | None = None  # rate (1/h) at which the drive fades once it stops
 
 
 NO_CONDITION = Condition("none", "no condition (the unstressed animal)", ("healthy", "control"), {})
 CONDITIONS_FILE = "conditions.toml"
+
+
+def _course(entry: dict, file: str, name: str) -> tuple[Param, Param]:
+    """A condition's `course` table: the rates at which its drive builds (`onset`) and fades (`recovery`), each sourced."""
+    course = entry.get("course")
+    if not isinstance(course, dict) or set(course) != {"onset", "recovery"}:
+        got = sorted(course) if isinstance(course, dict) else course
+        raise ModelFileError(file, f"{name}.course", f"a condition with multipliers needs a table with exactly onset and recovery (rates such as '1/d'), got {got!r:.60}")
+    onset, recovery = (read_param(course[k], file, f"{name}.course.{k}", positive=True, expect="1/h") for k in ("onset", "recovery"))
+    return onset, recovery
 
 
 def load_conditions(path: Path, params: dict[str, Param]) -> dict[str, Condition]:
@@ -385,16 +398,17 @@ def load_conditions(path: Path, params: dict[str, Param]) -> dict[str, Condition
     for name, entry in _load_toml(path).items():
         if not isinstance(entry, dict):
             raise ModelFileError(file, name, f"expected a table [{name}] with description and multipliers; got {entry!r:.60}")
-        unknown = set(entry) - {"description", "aliases", "multipliers", "protocol"}
+        unknown = set(entry) - {"description", "aliases", "multipliers", "protocol", "course"}
         if unknown:
-            raise ModelFileError(file, name, f"unexpected key(s) {sorted(unknown)}; allowed: description, aliases, multipliers, protocol")
+            raise ModelFileError(file, name, f"unexpected key(s) {sorted(unknown)}; allowed: description, aliases, multipliers, protocol, course")
         mult = {}
         for p, e in _table(entry, "multipliers", file, required=False).items():
             if p not in params:
                 raise UnknownNameError("parameter", p, params, context=f"{file}: {name}.multipliers")
             mult[p] = read_param(e, file, f"{name}.multipliers.{p}", positive=True, expect="dimensionless")
+        onset, recovery = _course(entry, file, name) if mult and name != "none" else (None, None)  # none: refused below
         out[name] = Condition(name, _text(entry, "description", file, name, ""), _names(entry, "aliases", file, name), mult,
-                              _text(entry, "protocol", file, name, ""))
+                              _text(entry, "protocol", file, name, ""), onset, recovery)
     if "none" not in out:
         out = {"none": NO_CONDITION, **out}
     elif out["none"].multipliers:
@@ -627,8 +641,9 @@ class Library:
         raise UnknownNameError("genotype", name, self.genotypes)
 
     def condition(self, name: str) -> Condition:
-        """A condition by name or alias ('none', 'chronic_stress', 'cus' ...); an unknown name suggests the closest."""
-        key = str(name).strip().lower()
+        """A condition by name or alias ('none', 'chronic_stress', 'cus' ...), with or without its course ('cus from 0 d');
+        an unknown name suggests the closest."""
+        key = parse_course(name).name.lower() if isinstance(name, str) else str(name).strip().lower()
         for c in self.conditions.values():
             if key == c.name or key in c.aliases:
                 return c
