@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 COLUMNS = ("name", "value", "unit", "range_low", "range_high", "kind", "source", "file", "note")
 KINDS = ("calibrated", "assumed", "literature", "setting")
-BUILT_IN = "built in (simulator/model)"  # numbers composition adds itself (bath exchange in culture, condition severity)
+BUILT_IN = "built in (simulator/model)"  # numbers composition adds itself (bath exchange in culture, condition severity and course)
 _SPECIES_KEYS = ("body_weight", "baseline_spine_density", "baseline_head_diameter")
 
 
@@ -76,7 +76,7 @@ def _file_of(name: str, lib: Library, flat: FlatModel) -> str:
         return lib.pathway.file
     if name in _SPECIES_KEYS:
         return "species.toml"
-    if name.startswith("condition_") and name != "condition_severity":
+    if name.startswith("condition_") and name not in ("condition_severity", "condition_ongoing"):  # two knobs of the run
         return CONDITIONS_FILE
     for cid in sorted(flat.compounds, key=len, reverse=True):  # longest id first: 'norketamine_' before 'ketamine_'
         if name.startswith(f"{cid}_"):
