@@ -46,9 +46,9 @@ BACKGROUND_MESSAGE = ("compiling the simulation kernel in a background process (
                       "25-45 s); single runs take the SciPy path until it is ready, sweeps wait for it")
 SPECIALISED_MESSAGE = "compiling this model's own kernel (once per model structure, about 20 s)..."
 SPECIALISE_AT = 10_000  # members of a batch or sweep that start its structure's own kernel compiling in the background
-BACKGROUND_SPECIALISED = ("compiling this model's own kernel in a background process at low priority (once per model structure, "
-                          "30-120 s); this sweep goes on meanwhile, and its later chunks and later sweeps of this model run on it, "
-                          "2-3x faster, with the same numbers")
+BACKGROUND_SPECIALISED = ("compiling this model's own kernel in a background process at low priority (once per model structure; "
+                          "60-135 s measured on 2 busy cores); this sweep goes on meanwhile, and its later chunks and later sweeps "
+                          "of this model run on it (the integration 2-3x faster) with the same numbers")
 MAX_STEPS = 200_000
 REASONS = {
     1: "solver: step limit reached (the trajectory is too fast to follow at these tolerances)",
