@@ -182,9 +182,10 @@ def time_grid(start_h: float, hours: float, times: Iterable[float] | None) -> np
 
 def check_dose_window(
     regimen: Regimen, end_h: float, *, times_given: bool = False, moved: Mapping[int, tuple[str, float]] | None = None,
-    clamps: Iterable[Clamp] = (),
+    clamps: Iterable[Clamp] = (), condition: str = "none",
 ) -> None:
-    """Refuse administrations after the end of the simulated window, which would otherwise be left out unseen.
+    """Refuse administrations (and a condition's start) after the end of the simulated window, which would otherwise
+    be left out unseen.
 
     `moved` maps a dose's index to (vary key, latest first-administration time) when a sweep moves it.
     A dose exactly at the end is inside (its row shows the state just after it); an infusion or bath that
@@ -203,6 +204,10 @@ def check_dose_window(
                 f"clamp: '{c.node}' from {c.start_h:g} h starts after {window}; it would not be simulated. "
                 f"{fix(c.start_h)[0].upper() + fix(c.start_h)[1:]}, or start the clamp earlier"
             )
+    course = parse_course(condition)
+    if course.start_h > end_h + 1e-9:  # a condition that would start after the end would leave the run unstressed unseen
+        raise RegimenError(f"condition: '{condition}' starts after {window}; it would not be simulated. "
+                           f"{fix(course.start_h)[0].upper() + fix(course.start_h)[1:]}, or start the condition earlier")
     for i, d in enumerate(regimen):
         starts = d.times_h
         if moved and i in moved:
@@ -271,7 +276,8 @@ def simulate(
               library=library)
     start = min(s.regimen.start_h, 0.0, *(e.time_h for e in s.flat.events if math.isfinite(e.time_h)))
     grid = time_grid(start, hours, times)
-    check_dose_window(s.regimen, float(grid[-1]), times_given=times is not None, clamps=s.interventions.clamp)
+    check_dose_window(s.regimen, float(grid[-1]), times_given=times is not None, clamps=s.interventions.clamp,
+                      condition=s.interventions.condition)
     full = grid if grid[0] <= start else np.concatenate([[start], grid])
     own = model is None  # the built-in model's states and readouts are non-negative by construction; an import's need not be
 

@@ -59,6 +59,11 @@ def test_a_bad_course_is_one_clear_error(text, words):
     assert all(w in str(info.value) for w in words), str(info.value)
 
 
+def test_a_condition_starting_after_the_window_is_refused_not_dropped():
+    with pytest.raises(PlasticityError, match=r"condition: 'chronic_stress from 240 h' starts after the end of the simulation at 72 h.*hours=240"):
+        simulator.simulate([], species="rat", hours=72, condition="chronic_stress from 10 d")
+
+
 def test_a_condition_without_its_course_is_a_clear_file_error(tmp_path):
     dst = tmp_path / "models"
     shutil.copytree(REPO_MODELS, dst)
