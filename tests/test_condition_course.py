@@ -91,8 +91,10 @@ def test_onset_spines_fall_toward_the_stressed_set_point(set_points):
     calm, stressed = set_points
     d = density("chronic_stress from 0 d")
     assert d[0] == pytest.approx(calm, rel=1e-9)  # stress starting at t = 0 finds the unstressed animal
-    assert np.all(np.diff(d) < 0)  # falls every day ...
-    assert np.all(d > stressed)  # ... toward the stressed set point, never past it
+    lost = (calm - d) / (calm - stressed)  # fraction of the long-run loss
+    assert lost[1] < 0.1 < lost[7]  # the loss builds over days, not hours ...
+    assert np.all(d[1:] < calm) and np.all(d > stressed)  # ... toward the stressed set point, never past it
+    # (not monotone: the homeostatic set point of 26085d4 takes back part of the early loss in weeks 2-8)
 
 
 # Known miss (README limits): the stress acts on spines through the loss of established ones, and the stable pool
