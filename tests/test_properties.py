@@ -248,9 +248,9 @@ def test_ketamine_random_doses_in_mouse(count_case, log_dose, route):
 
 def test_solver_failure_names_time_state_and_a_suggestion(monkeypatch):
     """When the integrator fails, the SimulationError says when, in which state, and what to try."""
-    import simulator.engine.scipy_path as solve
+    import scipy.integrate
 
-    real = solve.solve_ivp
+    real = scipy.integrate.solve_ivp  # the SciPy path imports it where it integrates, so the patch reaches it there
 
     def failing(fun, t_span, y0, **kw):
         sol = real(fun, t_span, y0, **kw)
@@ -258,7 +258,7 @@ def test_solver_failure_names_time_state_and_a_suggestion(monkeypatch):
             sol.status, sol.message = -1, "Required step size is less than spacing between numbers."
         return sol
 
-    monkeypatch.setattr(solve, "solve_ivp", failing)
+    monkeypatch.setattr(scipy.integrate, "solve_ivp", failing)
     monkeypatch.setenv("PLASTICITY_ENGINE", "scipy")  # the SciPy path's message (runs take the compiled kernel once it is built)
     with pytest.raises(SimulationError) as info:
         simulator.simulate(["ketamine 10 mg/kg ip"], species="mouse", hours=2)
