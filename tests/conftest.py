@@ -15,10 +15,10 @@ GENERATED: Counter[str] = Counter()
 KILLS: Counter[str] = Counter()
 
 
-def close_rel(a, b, rtol=2e-5) -> bool:
+def close_rel(a, b, rtol=2e-5, floor_of_peak=1e-6) -> bool:
     """Relative agreement with an absolute floor (drug concentrations decay to solver noise)."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    floor = max(1e-8, 1e-6 * np.max(np.abs(b)))
+    floor = max(1e-8, floor_of_peak * np.max(np.abs(b)))
     return bool(np.max(np.abs(a - b) / np.maximum(np.abs(b), floor)) < rtol)
 
 

@@ -67,7 +67,9 @@ def test_native_agrees_with_scipy_engine_across_members(ket, monkeypatch):
     a, b = observe_batch(ket, fast[0], fast.params), observe_batch(ket, slow[0], slow.params)
     for k in range(4):
         assert close_rel(a["spine_density"][k], b["spine_density"][k]), k
-        assert close_rel(a["ketamine_brain_nM"][k], b["ketamine_brain_nM"][k]), k
+        # two integrators (BDF, LSODA) along 14 e-folds of decay: at 1e-6 of the peak, 8 h after the dose, they differ
+        # by 2e-5 relative (2e-8 nM); the loop itself (spine_density above) agrees to 2e-7
+        assert close_rel(a["ketamine_brain_nM"][k], b["ketamine_brain_nM"][k], floor_of_peak=1e-5), k
     assert not close_rel(a["spine_density"][0], a["spine_density"][3], rtol=1e-4)  # members really differ
 
 
