@@ -230,6 +230,10 @@ class _Arm:
     params: list[int]  # indices of the fitted names this experiment has
     vehicle_params: list[int] = field(default_factory=list)
 
+    def vehicle_columns(self) -> list[str]:
+        """The readouts whose % vs vehicle needs the vehicle run (the spine gain and density carry their own)."""
+        return list(dict.fromkeys(r for _, r, sc, _ in self.picks if sc == PCT and r not in (SPINE_GAIN, "spine_density")))
+
     def predict(self, names: list[str], values: np.ndarray, times: np.ndarray | None = None) -> dict[tuple[str, str], np.ndarray]:
         """{(readout, scale): (members, len(times))} at the data times (or `times`), NaN where a run failed."""
         t = self.times if times is None else times
@@ -238,7 +242,7 @@ class _Arm:
         veh = {}
         if self.vehicle is not None:
             vsub = [names[i] for i in self.vehicle_params]
-            vcols = list(dict.fromkeys(r for _, r, sc, _ in self.picks if sc == PCT and r not in (SPINE_GAIN, "spine_density")))
+            vcols = self.vehicle_columns()
             veh, _ = evaluate(self.vehicle, vsub, values[:, self.vehicle_params], t, vcols, strict=False)
         res = {}
         for _, r, sc, _ in self.picks:
@@ -304,7 +308,7 @@ def _check_vehicle(arms: list[_Arm], names: list[str], x0: np.ndarray) -> None:
     for a in arms:
         if a.vehicle is None:
             continue
-        cols = list(dict.fromkeys(r for _, r, sc, _ in a.picks if sc == PCT and r not in (SPINE_GAIN, "spine_density")))
+        cols = a.vehicle_columns()
         veh, _ = evaluate(a.vehicle, [names[i] for i in a.vehicle_params], np.exp(x0)[None, a.vehicle_params], a.times, cols)
         for _, r, sc, _ in a.picks:
             if sc == PCT and r in veh and not np.all(veh[r] > 0):
